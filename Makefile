@@ -1,0 +1,37 @@
+# idelearn — `make demo` runs the main job, `make test` runs the test suite.
+# Both set up .venv first when it is missing (a fresh machine has only Python 3.11 + pip).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast lint bench clean
+
+setup: $(STAMP)
+
+# torch==2.13.0 first: on CPU machines that is the CPU build (a plain `torch`
+# requirement would pull a multi-GB CUDA build).
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev,launchers]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/idelearn generate dataset=dyson dataset.t_final=40
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check idelearn tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf outputs multirun build dist *.egg-info .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

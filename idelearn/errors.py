@@ -1,0 +1,5 @@
+"""Errors the CLI reports as one line with exit code 2 (bad input, not a bug)."""
+
+
+class UserError(Exception):
+    """Invalid input: the message names the offending key or file."""

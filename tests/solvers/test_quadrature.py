@@ -1,0 +1,26 @@
+import numpy as np
+import pytest
+
+from idelearn.solvers.quadrature import adams_bashforth, adams_moulton, gregory_weights
+
+
+def test_adams_coefficients_match_the_textbook():
+    np.testing.assert_allclose(adams_bashforth(3), [23 / 12, -16 / 12, 5 / 12])
+    np.testing.assert_allclose(adams_moulton(3), [5 / 12, 8 / 12, -1 / 12])
+    for p in range(1, 9):  # consistency: each rule integrates a constant exactly
+        assert adams_bashforth(p).sum() == pytest.approx(1.0)
+        assert adams_moulton(p).sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("order", [3, 4, 5, 6, 7, 8])
+def test_gregory_rule_is_exact_for_polynomials_below_its_order(order):
+    for n in [order - 1, order, 2 * order + 1, 40]:
+        w = gregory_weights(n, order)
+        x = np.arange(n + 1.0)
+        for k in range(order):
+            assert w @ x**k == pytest.approx(n ** (k + 1) / (k + 1), rel=1e-12, abs=1e-12)
+
+
+def test_gregory_rule_rejects_too_short_intervals():
+    with pytest.raises(ValueError):
+        gregory_weights(2, 6)

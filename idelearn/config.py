@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, List, Optional
+from typing import Any, ClassVar, List, Optional
 
 import numpy as np
 from hydra.core.config_store import ConfigStore
@@ -63,6 +63,7 @@ class SolverConfig:
 
 @dataclass
 class DysonConfig:
+    kind: ClassVar[str] = "ide"
     name: str = "dyson"
     h: float = -1.0
     H: Optional[Any] = None  # nested list: real part of a Hermitian matrix; overrides h
@@ -92,9 +93,15 @@ class DysonConfig:
     def generate(self, solver: SolverSpec, progress=None) -> Dataset:
         return ide_datasets.dyson(self.hamiltonian(), self.c, self.t_final, self.dt, solver, progress)
 
+    def problem(self):
+        from .equations.dyson import dyson_problem
+
+        return dyson_problem(self.hamiltonian(), self.c)
+
 
 @dataclass
 class DysonMultiConfig:
+    kind: ClassVar[str] = "ide"
     name: str = "dyson_multi"
     h_low: float = 1.0
     h_high: float = 10.0
@@ -113,6 +120,10 @@ class DysonMultiConfig:
         h = ide_datasets.sample_h(self.n_traj, self.h_low, self.h_high, self.seed)
         return ide_datasets.dyson_multi(h, self.c, self.t_final, self.dt, solver, progress)
 
+    def single(self, params: dict) -> DysonConfig:
+        """The one-trajectory problem with this dataset's trajectory parameters `params`."""
+        return DysonConfig(h=params["h"], c=self.c, t_final=self.t_final, dt=self.dt)
+
 
 class Cosine(Enum):
     matrix = "matrix"
@@ -125,6 +136,7 @@ def check_sign(sign: float) -> None:
 
 @dataclass
 class MatrixIDEConfig:
+    kind: ClassVar[str] = "ide"
     name: str = "matrix_ide"
     alpha1: float = 10.0
     alpha2: float = 15.0
@@ -145,9 +157,16 @@ class MatrixIDEConfig:
         return ide_datasets.matrix_ide(params, self.memory_sign, self.cosine.value, self.t_final,
                                        self.dt, solver, progress)
 
+    def problem(self):
+        from .equations.matrix_ide import matrix_ide_problem
+
+        return matrix_ide_problem(self.alpha1, self.alpha2, self.sigma, self.beta, self.memory_sign,
+                                  self.cosine.value)
+
 
 @dataclass
 class MatrixIDEMultiConfig:
+    kind: ClassVar[str] = "ide"
     name: str = "matrix_ide_multi"
     alpha_values: List[Any] = field(default_factory=lambda: list(range(1, 21)))
     sigma_values: List[Any] = field(default_factory=lambda: [1, 2, 3, 4, 5])
@@ -174,6 +193,11 @@ class MatrixIDEMultiConfig:
         return ide_datasets.matrix_ide(grid, self.memory_sign, self.cosine.value, self.t_final, self.dt,
                                        solver, progress)
 
+    def single(self, params: dict) -> MatrixIDEConfig:
+        return MatrixIDEConfig(alpha1=params["alpha1"], alpha2=params["alpha2"], sigma=params["sigma"],
+                               beta=params["beta"], memory_sign=self.memory_sign, cosine=self.cosine,
+                               t_final=self.t_final, dt=self.dt)
+
 
 def check_curves(n_traj: int, n_t: int, t_final: float) -> None:
     require(n_traj >= 1, "dataset.n_traj", f"must be >= 1, got {n_traj}")
@@ -183,6 +207,7 @@ def check_curves(n_traj: int, n_t: int, t_final: float) -> None:
 
 @dataclass
 class LotkaVolterraConfig:
+    kind: ClassVar[str] = "trajectory"
     name: str = "lotka_volterra"
     n_traj: int = 100
     n_t: int = 100
@@ -200,6 +225,7 @@ class LotkaVolterraConfig:
 
 @dataclass
 class LorenzConfig:
+    kind: ClassVar[str] = "trajectory"
     name: str = "lorenz"
     n_traj: int = 100
     n_t: int = 100
@@ -217,6 +243,7 @@ class LorenzConfig:
 
 @dataclass
 class SpiralsConfig:
+    kind: ClassVar[str] = "trajectory"
     name: str = "spirals"
     n_traj: int = 500
     n_t: int = 100
@@ -232,6 +259,45 @@ class SpiralsConfig:
         return spirals(n_traj=self.n_traj, n_t=self.n_t, t_final=self.t_final, seed=self.seed)
 
 
+@dataclass
+class FromFileConfig:
+    """Curves or a dataset from a file: dataset.npz (idelearn's format) or an .npy array (n, n_t, dim)."""
+
+    kind: ClassVar[Optional[str]] = None  # known once the file is read
+    name: str = "from_file"
+    path: str = MISSING
+    t_final: float = 1.0  # time span for arrays that store no `t`
+
+    def __post_init__(self):
+        require(self.t_final > 0, "dataset.t_final", f"must be > 0, got {self.t_final}")
+
+    def generate(self, solver=None, progress=None) -> Dataset:
+        from .data.io import load_curves
+
+        return load_curves(self.path, self.t_final)
+
+
+@dataclass
+class FromRunConfig:
+    """extrapolate only: the training run's dataset, with these keys changed (None = keep)."""
+
+    name: str = "from_run"
+    h: Optional[float] = None
+    H: Optional[Any] = None
+    H_imag: Optional[Any] = None
+    c: Optional[float] = None
+    alpha1: Optional[float] = None
+    alpha2: Optional[float] = None
+    sigma: Optional[float] = None
+    beta: Optional[float] = None
+    path: Optional[str] = None  # unseen curves for curve models (.npy or dataset.npz)
+    t_final: float = 1.0  # time span for curve arrays that store no `t`
+
+    def changes(self) -> dict:
+        skip = {"name", "path", "t_final"}
+        return {k: v for k, v in self.__dict__.items() if k not in skip and v is not None}
+
+
 DATASETS = {
     "dyson": DysonConfig,
     "dyson_multi": DysonMultiConfig,
@@ -240,7 +306,26 @@ DATASETS = {
     "lotka_volterra": LotkaVolterraConfig,
     "lorenz": LorenzConfig,
     "spirals": SpiralsConfig,
+    "from_file": FromFileConfig,
 }
+
+
+def expected_n_traj(dataset) -> Optional[int]:
+    """How many trajectories a dataset config will produce (None: unknown before loading)."""
+    if isinstance(dataset, (DysonConfig, MatrixIDEConfig)):
+        return 1
+    if isinstance(dataset, MatrixIDEMultiConfig) and dataset.n_traj is None:
+        return len(dataset.alpha_values) ** 2 * len(dataset.sigma_values)
+    return getattr(dataset, "n_traj", None)
+
+
+def dataset_config(name: str, values: dict):
+    """Rebuild a dataset config from its stored dict (a train run's model.pt)."""
+    schema = DATASETS[name]
+    values = {k: v for k, v in values.items() if k != "name"}
+    if "cosine" in values:
+        values["cosine"] = Cosine(values["cosine"])
+    return schema(**values)
 
 
 # ----------------------------------------------------------------------------- devices
@@ -266,10 +351,189 @@ class DeviceConfig:
         return torch.device(self.name.value)
 
 
+# ----------------------------------------------------------------------------- models
+
+TRAINING_KEYS = ("epochs", "lr", "batch_size")
+
+
+@dataclass
+class ModelConfigBase:
+    """Architecture + CPU-default training settings of one model.
+
+    Everything but `name`, `default_dataset` and the training keys goes to the
+    model's constructor; the training keys (plus `fit_extra`) go to `fit`.
+    """
+
+    def hparams(self) -> dict:
+        skip = {"name", "default_dataset", *TRAINING_KEYS, *self.fit_extra}
+        return {k: (v.value if isinstance(v, Enum) else v) for k, v in self.__dict__.items() if k not in skip}
+
+    def training(self) -> dict:
+        return {k: getattr(self, k) for k in (*TRAINING_KEYS, *self.fit_extra)}
+
+    fit_extra: ClassVar[tuple] = ()
+
+    def check_training(self) -> None:
+        require(self.epochs >= 1, "model.epochs", f"must be >= 1, got {self.epochs}")
+        require(self.lr > 0, "model.lr", f"must be > 0, got {self.lr}")
+        require(self.batch_size >= 1, "model.batch_size", f"must be >= 1, got {self.batch_size}")
+
+
+@dataclass
+class LSTMOperatorConfig(ModelConfigBase):
+    name: str = "lstm_operator"
+    default_dataset: str = "dyson"
+    hidden_size: int = 64
+    num_layers: int = 2
+    ema: float = 0.003  # running-amplitude scaling of G and I (0 = the paper's fixed scaling)
+    ab_order: int = 3  # Adams–Bashforth order of the extrapolation (the paper: AB3)
+    corrector: bool = False
+    epochs: int = 1500
+    lr: float = 1e-2
+    batch_size: int = 8
+    gain: float = 0.5  # random amplitude perturbation in training (robustness to its own feedback)
+    fit_extra: ClassVar[tuple] = ("gain",)
+
+    def __post_init__(self):
+        self.check_training()
+        require(1 <= self.ab_order <= 8, "model.ab_order", f"must be in 1..8, got {self.ab_order}")
+        require(self.hidden_size >= 1 and self.num_layers >= 1, "model.hidden_size", "and num_layers must be >= 1")
+
+
+@dataclass
+class DirectRNNConfig(ModelConfigBase):
+    name: str = "direct_rnn"
+    default_dataset: str = "dyson"
+    hidden_size: int = 64
+    num_layers: int = 2
+    epochs: int = 1500
+    lr: float = 1e-2
+    batch_size: int = 8
+
+    def __post_init__(self):
+        self.check_training()
+
+
+class DMDVariant(Enum):
+    exact = "exact"
+    hankel = "hankel"
+
+
+@dataclass
+class DMDConfig(ModelConfigBase):
+    name: str = "dmd"
+    default_dataset: str = "dyson"
+    variant: DMDVariant = DMDVariant.hankel
+    svd_rank: float = 0  # PyDMD: 0 = optimal hard threshold, int = rank, (0, 1) = energy kept
+    delay: int = 100  # Hankel delay embedding length (snapshots)
+    epochs: int = 1
+    lr: float = 1.0
+    batch_size: int = 1
+
+    def __post_init__(self):
+        require(self.delay >= 1, "model.delay", f"must be >= 1, got {self.delay}")
+
+
+class IEMode(Enum):
+    volterra = "volterra"
+    fredholm = "fredholm"
+
+
+class Quadrature(Enum):
+    montecarlo = "montecarlo"
+    gauss_legendre = "gauss_legendre"
+    simpson = "simpson"
+
+
+@dataclass
+class NIEConfig(ModelConfigBase):
+    name: str = "nie"
+    default_dataset: str = "spirals"
+    hidden: int = 64
+    mode: IEMode = IEMode.volterra
+    quadrature: Quadrature = Quadrature.montecarlo
+    n_samples: int = 64
+    max_iter: int = 5
+    tol: float = 1e-4
+    smoothing: float = 1.0
+    context: int = 20  # observed points the model is given (the free term)
+    epochs: int = 200
+    lr: float = 1e-3
+    batch_size: int = 32
+    lr_final: Optional[float] = 1e-5
+    fit_extra: ClassVar[tuple] = ("lr_final",)
+
+    def __post_init__(self):
+        self.check_training()
+        require(0 < self.smoothing <= 1, "model.smoothing", f"must be in (0, 1], got {self.smoothing}")
+        require(self.context >= 1, "model.context", f"must be >= 1, got {self.context}")
+
+
+@dataclass
+class ANIEConfig(ModelConfigBase):
+    name: str = "anie"
+    default_dataset: str = "spirals"
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    dim_feedforward: int = 128
+    mode: IEMode = IEMode.volterra
+    max_iter: int = 3
+    tol: float = 1e-4
+    smoothing: float = 1.0
+    context: int = 20
+    epochs: int = 200
+    lr: float = 1e-3
+    batch_size: int = 32
+    lr_final: Optional[float] = 1e-5
+    fit_extra: ClassVar[tuple] = ("lr_final",)
+
+    def __post_init__(self):
+        self.check_training()
+        require(0 < self.smoothing <= 1, "model.smoothing", f"must be in (0, 1], got {self.smoothing}")
+        require(self.d_model % self.n_heads == 0, "model.n_heads", "must divide model.d_model")
+        require(self.context >= 1, "model.context", f"must be >= 1, got {self.context}")
+
+
+MODEL_CONFIGS = {c.name: c for c in (LSTMOperatorConfig, DirectRNNConfig, DMDConfig, NIEConfig, ANIEConfig)}
+
+
+@dataclass
+class TrainerConfig:
+    seed: int = 0
+    n_train: Optional[int] = None  # curve data: the first n_train curves train, the rest are held out
+    train_fraction: float = 0.5  # curve data, when n_train is None
+    log_every: int = 50  # epochs between log lines
+    cache_dir: str = "outputs/cache"  # generated datasets are cached here by config hash
+
+    def __post_init__(self):
+        require(0 < self.train_fraction <= 1, "trainer.train_fraction", f"must be in (0, 1], got {self.train_fraction}")
+        require(self.n_train is None or self.n_train >= 1, "trainer.n_train", f"must be >= 1, got {self.n_train}")
+
+
 # ----------------------------------------------------------------------------- primary configs
 
 @dataclass
 class GenerateConfig:
+    dataset: Any = MISSING
+    solver: SolverConfig = MISSING
+    device: DeviceConfig = MISSING
+
+
+@dataclass
+class TrainConfig:
+    model: Any = MISSING
+    dataset: Any = None  # None: the model's default_dataset
+    solver: SolverConfig = MISSING
+    trainer: TrainerConfig = MISSING
+    device: DeviceConfig = MISSING
+
+
+@dataclass
+class ExtrapolateConfig:
+    run: Optional[str] = None  # a train run directory (or its model.pt); None = the latest
+    t_final: Optional[float] = None  # IDE models: extrapolate to this time (default: 4x the training window)
+    context: Optional[int] = None  # curve models: observed points given (default: the model's)
     dataset: Any = MISSING
     solver: SolverConfig = MISSING
     device: DeviceConfig = MISSING
@@ -282,7 +546,13 @@ def register() -> None:
         cs.store(group="dataset", name=f"schema_{name}", node=schema)
     cs.store(group="solver", name="schema", node=SolverConfig)
     cs.store(group="device", name="schema", node=DeviceConfig)
+    cs.store(group="dataset", name="schema_from_run", node=FromRunConfig)
+    for name, schema in MODEL_CONFIGS.items():
+        cs.store(group="model", name=f"schema_{name}", node=schema)
+    cs.store(group="trainer", name="schema", node=TrainerConfig)
     cs.store(name="schema_generate", node=GenerateConfig)
+    cs.store(name="schema_train", node=TrainConfig)
+    cs.store(name="schema_extrapolate", node=ExtrapolateConfig)
 
 
 def to_object(node: DictConfig):

@@ -27,3 +27,11 @@ def limit_threads(threads: int) -> None:
 
     torch.set_num_threads(threads)
     threadpool_limits(threads)
+
+
+def write_json(path: Path, payload: dict) -> None:
+    import json
+
+    from ..data.io import atomic_write
+
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(payload, indent=2, default=float)))

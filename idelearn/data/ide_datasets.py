@@ -54,7 +54,7 @@ def dyson(H: np.ndarray, c: float, t_final: float, dt: float, solver: SolverSpec
         params, names = np.array([[H[0, 0].real, c]]), ["h", "c"]
     matrix = {"re": H.real.tolist(), "im": H.imag.tolist()} if H.imag.any() else H.real.tolist()
     meta = {"equation": "dyson",
-            "parameters": {"h": H[0, 0].real, "c": c} if H.shape == (1, 1) else {"H": matrix, "c": c},
+            "parameters": {"h": float(H[0, 0].real), "c": c} if H.shape == (1, 1) else {"H": matrix, "c": c},
             "exact": "G(t) = U diag(-i e^{-i eps t} J1(2ct)/(ct)) U^dagger"}
     return solve_problem(dyson_problem(H, c), t_final, dt, solver, params, names, meta, progress)
 

@@ -72,3 +72,30 @@ def load_dataset(path) -> Dataset:
     names = meta.get("param_names") or [f"p{i}" for i in range(arrays["params"].shape[1])]
     return Dataset(t=arrays["t"], G=arrays["G"], params=arrays["params"], param_names=names,
                    I=arrays.get("I"), meta=meta)
+
+
+def load_curves(path, t_final: float = 1.0) -> Dataset:
+    """Curves for curve models: an idelearn dataset.npz, or an .npy array (n_curves, n_t, dim).
+
+    An .npy file stores no times: t = linspace(0, t_final, n_t).
+    """
+    path = Path(path).expanduser()
+    if path.suffix == ".npz" or path.is_dir():
+        return load_dataset(path)
+    if not path.exists():
+        raise UserError(f"dataset.path: file not found: {path}")
+    try:
+        curves = np.load(path, allow_pickle=False)
+    except ValueError as e:
+        raise UserError(f"dataset.path: {path}: refused to load (contains pickled objects): {e}") from None
+    except Exception as e:
+        raise UserError(f"dataset.path: {path}: not a readable .npy file ({type(e).__name__})") from None
+    if curves.ndim != 3 or not np.issubdtype(curves.dtype, np.number):
+        raise UserError(f"dataset.path: {path}: expected a numeric array (n_curves, n_t, dim), got {curves.shape}")
+    curves = curves.astype(np.float64)
+    if not np.isfinite(curves).all():
+        raise UserError(f"dataset.path: {path}: contains NaN or inf")
+    n, n_t, _ = curves.shape
+    meta = {"equation": "from_file", "path": str(path.resolve()), "kind": "trajectory"}
+    return Dataset(t=np.linspace(0.0, t_final, n_t), G=curves, params=np.arange(n, dtype=float)[:, None],
+                   param_names=["index"], meta=meta)

@@ -41,3 +41,87 @@ def plot_dataset(data: Dataset, path: Path, max_curves: int = 5) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def plot_loss(history: dict, path: Path, title: str = "") -> Path:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.semilogy(np.arange(1, len(history["loss"]) + 1), history["loss"], lw=1, label="train")
+    val = history.get("val_loss") or []
+    if val:
+        epochs, values = zip(*val) if isinstance(val[0], (list, tuple)) else (range(1, len(val) + 1), val)
+        ax.semilogy(np.asarray(epochs) + 1, values, "o-", ms=3, lw=1, label="validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_extrapolation(t, G_pred, G_true, t_known: float, path: Path, title: str = "", entry=(0, 0)) -> Path:
+    """Paper-1 figures 5-8 style: true vs predicted Re/Im of one entry, training window shaded,
+    and the absolute error on a log axis."""
+    i, j = entry
+    fig, axes = plt.subplots(3, 1, figsize=(9, 8), sharex=True)
+    for ax, part, name in ((axes[0], np.real, "Re"), (axes[1], np.imag, "Im")):
+        ax.plot(t, part(G_true[:, i, j]), "k", lw=1.2, label="reference")
+        ax.plot(t, part(G_pred[:, i, j]), "r--", lw=1.0, label="prediction")
+        ax.axvspan(t[0], t_known, color="0.85", label="training window")
+        ax.set_ylabel(f"{name} G$_{{{i}{j}}}$")
+    axes[0].legend(loc="upper right")
+    err = np.abs(G_pred - G_true).reshape(len(t), -1).max(axis=1)
+    axes[2].semilogy(t, np.maximum(err, 1e-17), "b", lw=1)
+    axes[2].axvspan(t[0], t_known, color="0.85")
+    axes[2].set_ylabel("max |error|")
+    axes[2].set_xlabel("t")
+    axes[0].set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_curves(t, pred, true, context: int, path: Path, title: str = "", max_curves: int = 6) -> Path:
+    """Predicted vs true curves (2-D curves in the plane, others per coordinate over t)."""
+    n = min(len(pred), max_curves)
+    dim = true.shape[-1]
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.5 * rows), squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        if k >= n:
+            ax.axis("off")
+            continue
+        if dim == 2:
+            ax.plot(true[k, :, 0], true[k, :, 1], "k", lw=1, label="true")
+            ax.plot(pred[k, :, 0], pred[k, :, 1], "r--", lw=1, label="predicted")
+            ax.plot(true[k, :context, 0], true[k, :context, 1], "b.", ms=3, label="given")
+        else:
+            for i in range(dim):
+                ax.plot(t, true[k, :, i], "k", lw=1)
+                ax.plot(t, pred[k, :, i], "r--", lw=1)
+            ax.axvspan(t[0], t[context - 1], color="0.85")
+        ax.set_title(f"curve {k}")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_attention(maps, path: Path) -> Path:
+    """ANIE attention maps (paper 2 §3.6): one panel per layer, first curve."""
+    fig, axes = plt.subplots(1, len(maps), figsize=(4 * len(maps), 3.6), squeeze=False)
+    for layer, (ax, m) in enumerate(zip(axes[0], maps)):
+        im = ax.imshow(np.asarray(m)[0], cmap="viridis", origin="upper")
+        ax.set_title(f"layer {layer}")
+        ax.set_xlabel("s (key)")
+        ax.set_ylabel("t (query)")
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

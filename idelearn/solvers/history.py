@@ -71,28 +71,70 @@ class _HistoryBuffers:
         return A @ B.reshape(batch, L * d, m)
 
 
-class ExactMemory(_HistoryBuffers):
-    """Order-p Gregory quadrature of I(t) = ∫_0^t K(G(t-s), t-s) G(s) ds."""
+class ExactMemory:
+    """Order-p Gregory quadrature of I(t) = ∫_0^t K(G(t-s), t-s) G(s) ds, direct O(n) per step.
+
+    With δ the end corrections, I_n = h [T_n + C_n + (1+δ_0)(A_n B_0 + A_0 B_n)] where
+    T_n = Σ_{j=1}^{n-1} A_{n-j} B_j is the plain sum and C_n = Σ_{j<p} δ_j (A_{n-j} B_j + A_j B_{n-j})
+    the corrections (j ≥ 1). T_n + C_n only involves committed nodes, so it is computed once per
+    step (`_history_sum`) and cached for the corrector's second call. The first p nodes are the
+    start-up nodes, fixed at `init`, so every factor of C_n that involves them is precomputed.
+    A is stored time-reversed for the first `reversed_nodes` nodes (all of them here) so that
+    T_n is one contiguous matrix product.
+    """
 
     def __init__(self, kernel, dt: float, n_steps: int, order: int):
-        super().__init__(kernel, dt, n_steps, start_nodes=order)
+        self.kernel, self.dt, self.order = kernel, dt, order
+        self.capacity = n_steps + 1
         self.delta = gregory_end_correction(order)
-        self._cached_n = -1
-        self._cached_mid = None
+        self.reversed_nodes = self.capacity
+
+    def init(self, G_known: np.ndarray, I_known: np.ndarray) -> HistoryState:
+        batch, n0, d, m = G_known.shape
+        p, N, R = self.order, self.capacity, self.reversed_nodes
+        if n0 < p:
+            raise ValueError(f"{type(self).__name__} needs {p} start nodes, got {n0}")
+        # A_i at A_rev[..., R-1-i, :], laid out (batch, d, R, d): a run of lags reshapes to (batch, d, L*d).
+        self.A_rev = np.zeros((batch, d, R, d), dtype=complex)
+        self.B = np.zeros((batch, N, d, m), dtype=complex)
+        for i in range(n0):
+            self._store(i, G_known[:, i])
+        delta = self.delta[1:, None]
+        self.dB_head = (delta[:, None] * self.B[:, 1:p]).reshape(batch, (p - 1) * d, m)  # δ_j B_j, j = 1..p-1
+        self.dA_rev = (self.A_rev[:, :, R - p : R - 1] * delta[::-1]).reshape(batch, d, (p - 1) * d)
+        # the new-node terms h(1+δ_0)(A_n B_0 + A_0 B_n) with the constant factors folded in
+        self.hB0 = self.dt * (1 + self.delta[0]) * self.B[:, 0]
+        self.hA0 = self.dt * (1 + self.delta[0]) * self._A(0)
+        self._cached_n, self._cached = -1, None
+        return HistoryState(n=n0 - 1)
+
+    def _store(self, i: int, G: np.ndarray) -> np.ndarray:
+        """Store node i (overwriting a predicted one) and return A_i."""
+        if i >= self.capacity:
+            raise ValueError("memory operator: more steps than allocated")
+        A = self._A(i)
+        A[...] = self.kernel(G, i * self.dt)
+        self.B[:, i] = G
+        return A
+
+    def _A(self, i: int) -> np.ndarray:
+        return self.A_rev[:, :, self.reversed_nodes - 1 - i, :]
+
+    def _history_sum(self, n: int) -> np.ndarray:
+        """T_n + C_n: one product for the plain sum, two small ones for the corrections."""
+        batch, d, R, _ = self.A_rev.shape
+        m, p = self.B.shape[-1], self.order
+        A_lags = self.A_rev[:, :, R - n : R - 1]  # A_{n-1}, ..., A_1
+        T = A_lags.reshape(batch, d, -1) @ self.B[:, 1:n].reshape(batch, -1, m)
+        C = A_lags[:, :, : p - 1].reshape(batch, d, -1) @ self.dB_head
+        return T + C + self.dA_rev @ self.B[:, n - p + 1 : n].reshape(batch, -1, m)
 
     def step(self, state: HistoryState, G_new: np.ndarray):
         n = state.n + 1
-        self._store(n, G_new)  # overwrites slot n if this node was predicted before
-        if self._cached_n != n:
-            # Everything that does not involve node n: the plain sum over j = 1..n-1
-            # and the Gregory end corrections for j >= 1. Cached because the
-            # corrector asks for the same node again.
-            cached = self._lag_product(n, 1, n)
-            for j in range(1, len(self.delta)):
-                cached = cached + self.delta[j] * (self._A(n - j) @ self.B[:, j] + self._A(j) @ self.B[:, n - j])
-            self._cached_mid, self._cached_n = cached, n
-        S = self._cached_mid + (1 + self.delta[0]) * (self._A(n) @ self.B[:, 0] + self._A(0) @ G_new)
-        return self.dt * S, HistoryState(n=n)
+        A_n = self._store(n, G_new)  # overwrites slot n if this node was predicted before
+        if self._cached_n != n:  # the corrector asks for the same node again
+            self._cached, self._cached_n = self.dt * self._history_sum(n), n
+        return self._cached + A_n @ self.hB0 + self.hA0 @ G_new, HistoryState(n=n)
 
 
 def simpson_weights(n: int) -> np.ndarray:

@@ -18,9 +18,14 @@ import numpy as np
 
 from .history import ExactMemory, SimpsonMemory
 from .multistep import adams_integrate
+from .relaxed import RelaxedMemory
 from .startup import collocation_start
 
 METHODS = ("abm", "fe_simpson")
+MEMORIES = ("auto", "direct", "relaxed")
+# memory="auto" switches to the relaxed FFT sum from this many steps on (measured crossover,
+# benchmarks/solver_speed.py); below it the direct sum's single product per step is cheaper.
+RELAXED_FROM_STEPS = 4000
 
 
 @dataclass
@@ -47,9 +52,12 @@ def as_batch(G0) -> np.ndarray:
 def matrix_kernel(K, shape):
     """Wrap K so it always returns (batch, d, d): users may return a scalar or one constant matrix."""
     batch, d, _ = shape
+    full = (batch, d, d)
 
     def K_matrix(G, tau):
-        return np.broadcast_to(K(G, tau), (batch, d, d))
+        A = K(G, tau)
+        # np.broadcast_to costs more than a whole step's arithmetic at small d: skip it when it is a no-op
+        return A if getattr(A, "shape", None) == full else np.broadcast_to(A, full)
 
     return K_matrix
 
@@ -63,14 +71,27 @@ def time_grid(t_final: float, dt: float) -> np.ndarray:
     return np.arange(n_steps + 1) * dt
 
 
+def exact_memory(K, dt: float, n_steps: int, order: int, memory: str = "auto"):
+    """The Gregory memory operator: "direct" O(n) per step, "relaxed" blocked FFT, or "auto"."""
+    if memory not in MEMORIES:
+        raise ValueError(f"unknown memory {memory!r}; choose one of {MEMORIES}")
+    if memory == "relaxed" or (memory == "auto" and n_steps >= RELAXED_FROM_STEPS):
+        return RelaxedMemory(K, dt, n_steps, order)
+    return ExactMemory(K, dt, n_steps, order)
+
+
 def solve_ide(F, K, G0, t_final: float, dt: float, order: int = 8, method: str = "abm",
-              corrector: bool = True, progress=None, max_abs: float = np.inf) -> IDESolution:
+              corrector: bool = True, progress=None, max_abs: float = np.inf,
+              memory: str = "auto") -> IDESolution:
     """Solve the IDE on the grid t_n = n dt, n = 0..round(t_final/dt).
 
     method="abm": AB(order) predictor + AM(order) corrector, Gregory memory
     quadrature of the same order, collocation start-up (order 3..8).
     method="fe_simpson": the paper-1 baseline, forward Euler + Simpson memory
     (first order in dt; `order` is ignored).
+    memory (method="abm"): how the history sum is done, same result to round-off: "direct"
+    (O(n) per step), "relaxed" (blocked online FFT, O(log² n) per step amortised) or "auto"
+    (relaxed for long horizons).
     """
     G0 = as_batch(G0)
     K = matrix_kernel(K, G0.shape)
@@ -83,13 +104,12 @@ def solve_ide(F, K, G0, t_final: float, dt: float, order: int = 8, method: str =
         G_start, I_start = collocation_start(F, K, G0, dt, max(start, 2))
         if n_total <= order:
             return IDESolution(t, G_start[:, :n_total], I_start[:, :n_total], method, order)
-        memory = ExactMemory(K, dt, n_total - 1, order)
-        G, I = adams_integrate(F, memory, G_start, I_start, dt, n_total, order=order,
+        operator = exact_memory(K, dt, n_total - 1, order, memory)
+        G, I = adams_integrate(F, operator, G_start, I_start, dt, n_total, order=order,
                                corrector=corrector, progress=progress, max_abs=max_abs)
         return IDESolution(t, G, I, method, order)
     if method == "fe_simpson":
-        memory = SimpsonMemory(K, dt, n_total - 1)
-        G, I = adams_integrate(F, memory, G0[:, None], np.zeros_like(G0)[:, None], dt, n_total,
+        G, I = adams_integrate(F, SimpsonMemory(K, dt, n_total - 1), G0[:, None], np.zeros_like(G0)[:, None], dt, n_total,
                                order=1, corrector=False, progress=progress, max_abs=max_abs)
         return IDESolution(t, G, I, method, 1)
     raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")

@@ -34,24 +34,37 @@ def adams_integrate(F, memory, G_known: np.ndarray, I_known: np.ndarray, dt: flo
     batch, n0, d, m = G_known.shape
     if n0 < order:
         raise ValueError(f"AB{order} needs {order} known nodes, got {n0}")
-    ab, am = adams_bashforth(order), adams_moulton(order)
     G = np.zeros((batch, n_total, d, m), dtype=complex)
     I = np.zeros_like(G)
     G[:, :n0], I[:, :n0] = G_known, I_known
     state = memory.init(G_known, I_known)
-    # g_k = dG/dt at node k, newest first, for the last `order` nodes
-    recent = [F(G[:, k], k * dt) + I[:, k] for k in range(n0 - order, n0)][::-1]
+    # Derivatives g_k = F(G_k, t_k) + I_k of the last `order` nodes in a ring buffer (slot k % order),
+    # so that a step allocates nothing for them and the predictor and the corrector's known part are
+    # one small matrix product: rows of `coef[newest slot]` are dt·β rolled to the ring's order.
+    ring = np.empty((order, batch * d * m), dtype=complex)
+    for k in range(n0 - order, n0):
+        ring[k % order] = (F(G[:, k], k * dt) + I[:, k]).reshape(-1)
+    ab, am = adams_bashforth(order), np.append(adams_moulton(order)[1:], 0.0)
+    coef = np.zeros((order, 2, order), dtype=complex)
+    for newest in range(order):
+        lag_slot = (newest - np.arange(order)) % order  # slot of g_{n-1-k}
+        coef[newest, 0, lag_slot], coef[newest, 1, lag_slot] = dt * ab, dt * am
+    h_am0 = dt * adams_moulton(order)[0]
+    shape = (batch, d, m)
+    G_prev = G[:, n0 - 1].copy()
     for n in range(n0, n_total):
         t_new = n * dt
-        G_new = G[:, n - 1] + dt * sum(b * g for b, g in zip(ab, recent))
+        known = coef[(n - 1) % order] @ ring
+        known += G_prev.reshape(-1)
+        G_new = known[0].reshape(shape)
         I_new, new_state = memory.step(state, G_new)
         if corrector:
-            g_pred = F(G_new, t_new) + I_new
-            G_new = G[:, n - 1] + dt * (am[0] * g_pred + sum(b * g for b, g in zip(am[1:], recent)))
+            G_new = known[1].reshape(shape) + h_am0 * (F(G_new, t_new) + I_new)
             I_new, new_state = memory.step(state, G_new)
         state = new_state
+        np.add(F(G_new, t_new), I_new, out=ring[n % order].reshape(shape))
         G[:, n], I[:, n] = G_new, I_new
-        recent = [F(G_new, t_new) + I_new] + recent[:-1]
+        G_prev = G_new
         if n % 256 == 0 or n == n_total - 1:
             size = np.max(np.abs(G_new))
             if not np.isfinite(size) or size > max_abs:

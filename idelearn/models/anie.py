@@ -1,0 +1,88 @@
+"""Attentional Neural Integral Equation (paper 2 §2.2, Alg. 2).
+
+    y = f + Att(y)
+
+Att embeds each time point as a token [y(t), t], runs a transformer encoder
+and projects back to the state: self-attention's query-key products play the
+kernel K(t, s) and the weighted sum over tokens plays ∫ ds. A causal mask
+(token t sees s <= t) gives a Volterra equation, no mask a Fredholm one.
+f is the observed initial segment (see `ie_common`); the equation is solved
+by the same smoothed fixed-point iteration as NIE.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .ie_common import fixed_point, free_term
+
+
+class ANIE(nn.Module):
+    """Integral equation whose integral operator is a transformer encoder."""
+
+    def __init__(
+        self,
+        dim: int,
+        d_model: int = 64,
+        n_heads: int = 4,
+        n_layers: int = 2,
+        dim_feedforward: int = 128,
+        dropout: float = 0.0,
+        mode: str = "volterra",
+        max_iter: int = 3,
+        tol: float = 1e-4,
+        smoothing: float = 1.0,
+    ):
+        super().__init__()
+        if mode not in ("volterra", "fredholm"):
+            raise ValueError(f"mode must be 'volterra' or 'fredholm', got {mode!r}")
+        self.config = dict(
+            dim=dim, d_model=d_model, n_heads=n_heads, n_layers=n_layers,
+            dim_feedforward=dim_feedforward, dropout=dropout, mode=mode,
+            max_iter=max_iter, tol=tol, smoothing=smoothing,
+        )
+        self.mode, self.max_iter, self.tol, self.smoothing = mode, max_iter, tol, smoothing
+        self.embed = nn.Linear(dim + 1, d_model)
+        layer = nn.TransformerEncoderLayer(
+            d_model, n_heads, dim_feedforward, dropout, activation="gelu", batch_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+        self.project = nn.Linear(d_model, dim)
+
+    def _tokens(self, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.embed(torch.cat([y, t[None, :, None].expand(len(y), -1, 1)], dim=-1))
+
+    def _mask(self, n_t: int, dtype) -> torch.Tensor | None:
+        if self.mode == "fredholm":
+            return None
+        return nn.Transformer.generate_square_subsequent_mask(n_t, dtype=dtype)
+
+    def integral(self, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Att(y): (B, n_t, dim) -> (B, n_t, dim), the stand-in for ∫ K(t, s) F(y(s)) ds."""
+        h = self.encoder(self._tokens(y, t), mask=self._mask(len(t), y.dtype))
+        return self.project(h)
+
+    def forward(self, known: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Whole curves (B, n_t, dim) from the first k observed points (B, k, dim)."""
+        f = free_term(known, len(t))
+        # The operator acts only after the context: given points stay as observed.
+        after = (torch.arange(len(t)) >= known.shape[1]).to(f.dtype)[None, :, None]
+        y, _ = fixed_point(lambda y: f + after * self.integral(y, t), f, self.max_iter, self.tol, self.smoothing)
+        return y
+
+    @torch.no_grad()
+    def attention_maps(self, known: torch.Tensor, t: torch.Tensor) -> list[torch.Tensor]:
+        """Per-layer attention weights (B, n_t, n_t), heads averaged, on the solved curve.
+
+        Row i is how much time t_i draws on each t_j: the learned kernel's
+        weights (upper triangle zero in Volterra mode).
+        """
+        y = self.forward(known, t)
+        h, mask, maps = self._tokens(y, t), self._mask(len(t), y.dtype), []
+        for layer in self.encoder.layers:
+            x = layer.norm1(h) if layer.norm_first else h
+            _, w = layer.self_attn(x, x, x, attn_mask=mask, need_weights=True, average_attn_weights=True)
+            maps.append(w)
+            h = layer(h, src_mask=mask)
+        return maps

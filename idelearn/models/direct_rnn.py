@@ -1,0 +1,123 @@
+"""Direct-RNN baseline (paper 1, §3): the same stacked LSTM + linear head learning the
+solution map G_n -> G_{n+1}, rolled out autoregressively past the known window.
+
+Unlike `LSTMOperator` it knows nothing of F or of the IDE: it is the "learn the
+solution operator directly" alternative the paper compares against. Inputs and
+outputs are normalised by fixed per-feature scales (buffers), as in the paper.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from idelearn.models.lstm_operator import from_features, to_features
+
+
+class DirectRNN(nn.Module):
+    """Features of G_n -> features of G_{n+1} (physical units); state = (h, c)."""
+
+    def __init__(self, n_features: int, hidden_size: int = 64, num_layers: int = 2,
+                 x_scale: list[float] | None = None):
+        super().__init__()
+        self.config = dict(n_features=n_features, hidden_size=hidden_size, num_layers=num_layers)
+        self.lstm = nn.LSTM(n_features, hidden_size, num_layers, batch_first=True)
+        self.head = nn.Linear(hidden_size, n_features)
+        scale = torch.ones(n_features) if x_scale is None else torch.tensor(x_scale)
+        self.register_buffer("x_scale", scale)
+
+    def forward(self, x_seq: torch.Tensor, state=None):
+        o, state = self.lstm(x_seq / self.x_scale, state)
+        return self.head(o) * self.x_scale, state
+
+
+def fit_direct_rnn(
+    model: DirectRNN,
+    G: np.ndarray,
+    *,
+    epochs: int = 750,
+    lr: float = 1e-2,
+    batch_size: int = 8,
+    seed: int = 0,
+    val_fraction: float = 0.2,
+    on_epoch: Callable[[int, dict], None] | None = None,
+) -> dict:
+    """Teacher-forced training on G: complex (n_traj, n_t, d, m); MSE of scaled G_{n+1}.
+
+    One trajectory: the last `val_fraction` of the window is held out; many: a
+    `val_fraction` of the trajectories. Adam + cosine decay; returns the history.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    X = torch.from_numpy(to_features(G))
+    n_traj, n_t = X.shape[:2]
+    Xv, t_cut = None, n_t
+    if val_fraction > 0 and n_traj == 1:
+        t_cut = n_t - max(2, int(round(val_fraction * n_t)))
+        Xv = X
+    elif val_fraction > 0:
+        perm = torch.randperm(n_traj, generator=gen)
+        n_val = max(1, int(round(val_fraction * n_traj)))
+        Xv, X = X[perm[:n_val]], X[perm[n_val:]]
+        n_traj = X.shape[0]
+    X = X[:, :t_cut]
+    s = X.reshape(-1, X.shape[-1]).std(0)
+    model.x_scale.copy_(torch.where(s > 1e-8 * s.max().clamp_min(1e-30), s, torch.ones_like(s)))
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
+    hist = {"loss": [], "val_loss": []}
+    for ep in range(epochs):
+        model.train()
+        idx = torch.randint(0, n_traj, (min(batch_size, n_traj),), generator=gen)
+        xb = X[idx]
+        pred, _ = model(xb[:, :-1])
+        loss = ((pred - xb[:, 1:]) / model.x_scale).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        rec = {"loss": loss.item()}
+        if Xv is not None and (ep % 10 == 0 or ep == epochs - 1):
+            model.eval()
+            with torch.no_grad():
+                pv, _ = model(Xv[:, :-1])
+                err = ((pv - Xv[:, 1:]) / model.x_scale)[:, max(0, t_cut - 1) if t_cut < n_t else 0 :]
+                rec["val_loss"] = err.pow(2).mean().item()
+            hist["val_loss"].append((ep, rec["val_loss"]))
+        hist["loss"].append(rec["loss"])
+        if on_epoch is not None:
+            on_epoch(ep, rec)
+    model.eval()
+    return hist
+
+
+@torch.no_grad()
+def rollout(model: DirectRNN, G_known: np.ndarray, n_steps: int) -> np.ndarray:
+    """Warm the LSTM on G_known (batch, n0, d, m), then feed back its own predictions.
+
+    Returns G_pred (batch, n_steps, d, m): the nodes n0 .. n0 + n_steps - 1.
+    """
+    model.eval()
+    shape = G_known.shape[-2:]
+    y, state = model(torch.from_numpy(to_features(G_known)))
+    x = y[:, -1:]  # prediction of the first unknown node
+    out = []
+    for _ in range(n_steps):
+        out.append(x)
+        x, state = model(x, state)
+    return from_features(torch.cat(out, 1).numpy(), shape)
+
+
+def checkpoint(model: DirectRNN) -> dict:
+    return {"config": dict(model.config), "state_dict": model.state_dict()}
+
+
+def from_checkpoint(ckpt: dict) -> DirectRNN:
+    model = DirectRNN(**ckpt["config"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()

@@ -1,0 +1,118 @@
+"""What NIE and ANIE share: the free term, the fixed-point solve, training, prediction.
+
+Both models are integral equations y = f + 𝒦(y) on a time grid. Here f is the
+known initial segment (paper 2 §2.3/§3.5): the first `context` observed points,
+then the last of them held constant. The operator 𝒦 (quadrature for NIE,
+self-attention for ANIE) acts only after the context, so the given points stay
+exactly as observed and the learned dynamics continue from them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+
+
+def free_term(known: torch.Tensor, n_t: int) -> torch.Tensor:
+    """(B, k, dim) observed points -> (B, n_t, dim): the points, then the last one held."""
+    tail = known[:, -1:].expand(-1, n_t - known.shape[1], -1)
+    return torch.cat([known, tail], dim=1)
+
+
+def fixed_point(
+    T: Callable[[torch.Tensor], torch.Tensor],
+    y0: torch.Tensor,
+    max_iter: int,
+    tol: float,
+    smoothing: float = 1.0,
+) -> tuple[torch.Tensor, int]:
+    """Iterate y <- (1 - a) y + a T(y) from y0; returns (y, iterations done).
+
+    Stops when the relative change ‖y_new - y‖/‖y‖ drops below `tol`. The loop
+    stays on the autograd tape (paper 2, Alg. 1: gradients flow through every
+    iterate), so a small `max_iter` keeps training cheap.
+    """
+    y = y0
+    for k in range(1, max_iter + 1):
+        y_new = (1.0 - smoothing) * y + smoothing * T(y)
+        change = (torch.linalg.vector_norm(y_new - y) / torch.linalg.vector_norm(y).clamp_min(1e-12)).item()
+        y = y_new
+        if change < tol:
+            break
+    return y, k
+
+
+def fit_ie_model(
+    model: torch.nn.Module,
+    curves,
+    t,
+    *,
+    context: int,
+    epochs: int,
+    lr: float = 1e-3,
+    batch_size: int = 32,
+    seed: int = 0,
+    lr_final: float | None = None,
+    on_epoch: Callable[[int, dict], None] | None = None,
+) -> dict:
+    """Adam on the MSE of the points after the first `context` ones; returns the history.
+
+    curves: (n, n_t, dim) float, t: (n_t,). The learning rate decays from `lr`
+    to `lr_final` along a cosine (None: constant), which settles the last
+    epochs without a separate tuning pass. `on_epoch(epoch, record)` sees each
+    epoch's record {"epoch", "loss", "s_per_iter", "wall_s"} (training time so
+    far, callbacks excluded); the history holds the per-epoch lists.
+    """
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    dtype = next(model.parameters()).dtype
+    y = torch.as_tensor(np.asarray(curves), dtype=dtype)
+    t = torch.as_tensor(np.asarray(t), dtype=dtype)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    n_steps = epochs * -(-len(y) // batch_size)
+    sched = None
+    if lr_final is not None:
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_steps, eta_min=lr_final)
+    history = {"loss": [], "s_per_iter": [], "wall_s": 0.0}
+    model.train()
+    train_s = 0.0  # excludes on_epoch, which may evaluate or plot
+    for epoch in range(epochs):
+        tic, losses = time.perf_counter(), []
+        for idx in torch.randperm(len(y), generator=gen).split(batch_size):
+            batch = y[idx]
+            pred = model(batch[:, :context], t)
+            loss = torch.mean((pred[:, context:] - batch[:, context:]) ** 2)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            losses.append(loss.item())
+        epoch_s = time.perf_counter() - tic
+        train_s += epoch_s
+        record = {
+            "epoch": epoch,
+            "loss": float(np.mean(losses)),
+            "s_per_iter": epoch_s / len(losses),
+            "wall_s": train_s,
+        }
+        history["loss"].append(record["loss"])
+        history["s_per_iter"].append(record["s_per_iter"])
+        history["wall_s"] = record["wall_s"]
+        if on_epoch is not None:
+            on_epoch(epoch, record)
+    model.eval()
+    return history
+
+
+def predict(model: torch.nn.Module, curves_context, t, context: int) -> np.ndarray:
+    """Whole curves (n, n_t, dim) from their first `context` points (extra points are ignored)."""
+    dtype = next(model.parameters()).dtype
+    known = torch.as_tensor(np.asarray(curves_context)[:, :context], dtype=dtype)
+    t = torch.as_tensor(np.asarray(t), dtype=dtype)
+    model.eval()
+    with torch.no_grad():
+        return model(known, t).numpy()

@@ -105,14 +105,22 @@ class DirectRNNModel(Model):
 
     def fit(self, data: Dataset, *, epochs, lr, batch_size, seed, on_epoch=None, device=None, **extra):
         torch.manual_seed(seed)
-        self.net, history = direct_rnn_mod.fit_direct_rnn(
-            data.G, hidden_size=self.hparams["hidden_size"], num_layers=self.hparams["num_layers"],
-            epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, on_epoch=on_epoch, **extra)
-        return history
+        G = as_matrices(data.G)
+        self.net = self.make_net(n_features=2 * int(np.prod(G.shape[-2:])), hidden_size=self.hparams["hidden_size"],
+                                 num_layers=self.hparams["num_layers"])
+        return direct_rnn_mod.fit_direct_rnn(self.net, G, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                                             on_epoch=on_epoch, **extra)
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None):
-        rolled = direct_rnn_mod.rollout(self.net, G_known, len(t) - G_known.shape[1])
+        rolled = direct_rnn_mod.rollout(self.net, as_matrices(G_known), len(t) - G_known.shape[1])
+        if G_known.ndim == 3:  # real curves: back to (n, n_t, dim)
+            rolled = rolled[..., 0].real
         return np.concatenate([G_known, rolled], axis=1)
+
+
+def as_matrices(G: np.ndarray) -> np.ndarray:
+    """Curves (n, n_t, dim) become complex column matrices (n, n_t, dim, 1), the LSTM models' layout."""
+    return G.astype(complex) if G.ndim == 4 else G[..., None].astype(complex)
 
 
 class DMDModel(Model):

@@ -79,10 +79,13 @@ class LSTMOperatorModel(Model):
     def fit(self, data: Dataset, *, epochs, lr, batch_size, seed, on_epoch=None, device=None, **extra):
         torch.manual_seed(seed)
         n_features = 2 * int(np.prod(data.G.shape[-2:]))
+        # .get: checkpoints written before the filter path existed lack these keys (= no filter)
         self.net = self.make_net(n_features=n_features, hidden_size=self.hparams["hidden_size"],
-                                 num_layers=self.hparams["num_layers"], ema=self.hparams["ema"])
+                                 num_layers=self.hparams["num_layers"], ema=self.hparams["ema"],
+                                 fir_len=self.hparams.get("fir_len", 0), fir_stride=self.hparams.get("fir_stride", 1))
+        # dt: the rollout loss steps G with AB3 on the data's grid
         return lstm_mod.fit_lstm_operator(self.net, data.G, data.I, epochs=epochs, lr=lr, batch_size=batch_size,
-                                          seed=seed, on_epoch=on_epoch, **extra)
+                                          seed=seed, on_epoch=on_epoch, dt=data.dt, **extra)
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None):
         if F is None:
@@ -175,7 +178,7 @@ class NIEModel(_CurveModel):
     """Paper 2: y = f + ∫ K(t, s) F(y(s)) ds, integrals through torchquad."""
 
     name = "nie"
-    net_hparams = ("hidden", "mode", "quadrature", "n_samples", "max_iter", "tol", "smoothing")
+    net_hparams = ("hidden", "width", "mode", "quadrature", "n_samples", "max_iter", "tol", "smoothing")
 
     def make_net(self, **config):
         return nie_mod.NIE(**config)

@@ -1,0 +1,18 @@
+"""idelearn benchmark suite=<name>: run a suite, write report.md + results.json + figures."""
+
+from __future__ import annotations
+
+from ..config import to_object
+from ..report.markdown import Report
+from ..suites import SUITES
+from .common import limit_threads, log, run_dir
+
+
+def run(cfg) -> None:
+    suite = to_object(cfg.suite)
+    limit_threads(to_object(cfg.device).threads)
+    out = run_dir()
+    report = Report(f"idelearn benchmark: {suite.name}", out)
+    SUITES[suite.name](suite, report, log)
+    md, js = report.write()
+    log.info("wrote %s and %s", md, js)

@@ -46,17 +46,25 @@ class SolverName(Enum):
     fe_simpson = "fe_simpson"
 
 
+class MemoryMode(Enum):
+    auto = "auto"  # relaxed from about 2000 trajectory-steps on (measured crossover)
+    direct = "direct"  # O(n) history sum per step
+    relaxed = "relaxed"  # blocked online FFT, O(n log² n) in all
+
+
 @dataclass
 class SolverConfig:
     name: SolverName = SolverName.abm
     order: int = 8
     corrector: bool = True
+    memory: MemoryMode = MemoryMode.auto
 
     def __post_init__(self):
         require(3 <= self.order <= 8, "solver.order", f"must be in 3..8, got {self.order}")
 
     def spec(self) -> SolverSpec:
-        return SolverSpec(method=self.name.value, order=self.order, corrector=self.corrector)
+        return SolverSpec(method=self.name.value, order=self.order, corrector=self.corrector,
+                          memory=self.memory.value)
 
 
 # ----------------------------------------------------------------------------- datasets
@@ -412,6 +420,7 @@ class DirectRNNConfig(ModelConfigBase):
     default_dataset: str = "dyson"
     hidden_size: int = 64
     num_layers: int = 2
+    context: int = 20  # curve data: observed points given when extrapolating
     epochs: int = 1500
     lr: float = 1e-2
     batch_size: int = 8

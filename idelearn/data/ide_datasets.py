@@ -25,10 +25,11 @@ class SolverSpec:
     order: int = 8
     corrector: bool = True
     max_abs: float = float("inf")
+    memory: str = "auto"
 
     def describe(self) -> dict:
         order = self.order if self.method == "abm" else 1
-        return {"method": self.method, "order": order, "corrector": self.corrector}
+        return {"method": self.method, "order": order, "corrector": self.corrector, "memory": self.memory}
 
 
 def solve_problem(problem: IDEProblem, t_final: float, dt: float, solver: SolverSpec,
@@ -36,7 +37,7 @@ def solve_problem(problem: IDEProblem, t_final: float, dt: float, solver: Solver
     start = time.perf_counter()
     sol = solve_ide(problem.F, problem.K, problem.G0, t_final, dt, order=solver.order,
                     method=solver.method, corrector=solver.corrector, progress=progress,
-                    max_abs=solver.max_abs)
+                    max_abs=solver.max_abs, memory=solver.memory)
     wall = time.perf_counter() - start
     meta = dict(meta, solver=solver.describe(), grid={"t_final": float(sol.t[-1]), "dt": dt, "n_t": len(sol.t)},
                 wall_s=wall, idelearn_version=__version__, kind="ide")

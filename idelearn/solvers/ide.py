@@ -23,9 +23,10 @@ from .startup import collocation_start
 
 METHODS = ("abm", "fe_simpson")
 MEMORIES = ("auto", "direct", "relaxed")
-# memory="auto" switches to the relaxed FFT sum from this many steps on (measured crossover,
-# benchmarks/solver_speed.py); below it the direct sum's single product per step is cheaper.
-RELAXED_FROM_STEPS = 4000
+# memory="auto" takes the relaxed FFT sum from this many steps × trajectories on: the measured
+# crossover (benchmarks/solver_speed.py) is ~1000-2000 steps for one 2x2 trajectory and below 250
+# for 100; under it the direct sum's one product per step costs less than the FFT bookkeeping.
+RELAXED_FROM_WORK = 2000
 
 
 @dataclass
@@ -71,11 +72,11 @@ def time_grid(t_final: float, dt: float) -> np.ndarray:
     return np.arange(n_steps + 1) * dt
 
 
-def exact_memory(K, dt: float, n_steps: int, order: int, memory: str = "auto"):
+def exact_memory(K, dt: float, n_steps: int, order: int, memory: str = "auto", batch: int = 1):
     """The Gregory memory operator: "direct" O(n) per step, "relaxed" blocked FFT, or "auto"."""
     if memory not in MEMORIES:
         raise ValueError(f"unknown memory {memory!r}; choose one of {MEMORIES}")
-    if memory == "relaxed" or (memory == "auto" and n_steps >= RELAXED_FROM_STEPS):
+    if memory == "relaxed" or (memory == "auto" and n_steps * batch >= RELAXED_FROM_WORK):
         return RelaxedMemory(K, dt, n_steps, order)
     return ExactMemory(K, dt, n_steps, order)
 
@@ -93,6 +94,8 @@ def solve_ide(F, K, G0, t_final: float, dt: float, order: int = 8, method: str =
     (O(n) per step), "relaxed" (blocked online FFT, O(log² n) per step amortised) or "auto"
     (relaxed for long horizons).
     """
+    if memory not in MEMORIES:
+        raise ValueError(f"unknown memory {memory!r}; choose one of {MEMORIES}")
     G0 = as_batch(G0)
     K = matrix_kernel(K, G0.shape)
     t = time_grid(t_final, dt)
@@ -104,12 +107,13 @@ def solve_ide(F, K, G0, t_final: float, dt: float, order: int = 8, method: str =
         G_start, I_start = collocation_start(F, K, G0, dt, max(start, 2))
         if n_total <= order:
             return IDESolution(t, G_start[:, :n_total], I_start[:, :n_total], method, order)
-        operator = exact_memory(K, dt, n_total - 1, order, memory)
-        G, I = adams_integrate(F, operator, G_start, I_start, dt, n_total, order=order,
+        memory_op = exact_memory(K, dt, n_total - 1, order, memory, len(G0))
+        G, I = adams_integrate(F, memory_op, G_start, I_start, dt, n_total, order=order,
                                corrector=corrector, progress=progress, max_abs=max_abs)
         return IDESolution(t, G, I, method, order)
     if method == "fe_simpson":
-        G, I = adams_integrate(F, SimpsonMemory(K, dt, n_total - 1), G0[:, None], np.zeros_like(G0)[:, None], dt, n_total,
+        memory_op = SimpsonMemory(K, dt, n_total - 1)
+        G, I = adams_integrate(F, memory_op, G0[:, None], np.zeros_like(G0)[:, None], dt, n_total,
                                order=1, corrector=False, progress=progress, max_abs=max_abs)
         return IDESolution(t, G, I, method, 1)
     raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")

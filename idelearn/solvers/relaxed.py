@@ -18,18 +18,17 @@ from .history import ExactMemory
 
 
 def _freq_product(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Σ_b A[z, a, f, b] B[z, f, b, c] -> (z, f, a, c): one matrix product per frequency."""
-    d, m = A.shape[1], B.shape[-1]
+    """Σ_b A[a, b] B[b, c] for planar (a, b, ...) and (b, c, ...) arrays: a matrix product per frequency."""
+    d, m = A.shape[0], B.shape[1]
     if d * d * m > 8:
-        return np.einsum("zafb,zfbc->zfac", A, B)
-    # written out for small d: a few long elementwise products beat many tiny matrix products
-    out = np.empty((A.shape[0], A.shape[2], d, m), dtype=complex)
+        return np.einsum("ab...,bc...->ac...", A, B)
+    # written out for small d: a few long contiguous products beat many tiny matrix products
+    out = np.empty((d, m) + A.shape[2:], dtype=complex)
     for a in range(d):
         for c in range(m):
-            acc = A[:, a, :, 0] * B[:, :, 0, c]
+            np.multiply(A[a, 0], B[0, c], out=out[a, c])
             for b in range(1, d):
-                acc += A[:, a, :, b] * B[:, :, b, c]
-            out[:, :, a, c] = acc
+                out[a, c] += A[a, b] * B[b, c]
     return out
 
 
@@ -51,10 +50,14 @@ class RelaxedMemory(ExactMemory):
         batch, _, d, m = G_known.shape
         # A forward in time as well, for the FFT blocks and the near-diagonal product
         self.A = np.zeros((batch, d, self.capacity, d), dtype=complex)
-        self.acc = np.zeros((batch, self.capacity, d, m), dtype=complex)
+        # planar (d, m, batch, time): FFTs run along the contiguous last axis
+        self.acc = np.zeros((d, m, batch, self.capacity), dtype=complex)
         self._strips = {}  # L -> FFTs of A and B on [L, 2L), shared by every square of that size
         self._near = None
-        return super().init(G_known, I_known)
+        state = super().init(G_known, I_known)
+        for n in range(self.reversed_nodes, state.n + 1):  # squares due within a long known history
+            self._add_due_squares(n)
+        return state
 
     def _store(self, i: int, G: np.ndarray) -> np.ndarray:
         A = self.A[:, :, i, :]
@@ -71,35 +74,41 @@ class RelaxedMemory(ExactMemory):
         if n < self.reversed_nodes:  # no square is complete yet: the direct sum
             return super()._history_sum(n)
         L0 = self.block
-        if n % L0 == 0:
-            L = L0
-            while 2 * L <= n and n % L == 0:
-                self._add_squares(n, L)
-                L *= 2
+        self._add_due_squares(n)
         if self._near is None:
             self._near = self._near_heads()
-        A_w, B_w = self._near
+        hA_w, hB_w = self._near
         batch, d, _, _ = self.A.shape
         m = self.B.shape[-1]
         # pairs with j < L0 (A_{n-j} against the weighted B_j) and with i < L0
-        near = self.A[:, :, n - L0 + 1 : n].reshape(batch, d, -1) @ B_w
-        near += A_w @ self.B[:, n - L0 + 1 : n].reshape(batch, -1, m)
-        return near + self.acc[:, n]
+        near = self.A[:, :, n - L0 + 1 : n].reshape(batch, d, -1) @ hB_w
+        near += hA_w @ self.B[:, n - L0 + 1 : n].reshape(batch, -1, m)
+        near += self.acc[..., n].transpose(2, 0, 1)
+        return near
+
+    def _add_due_squares(self, n: int) -> None:
+        """Add every square first needed by T_n: sizes L with L | n and 2L <= n."""
+        L = self.block
+        while 2 * L <= n and n % L == 0:
+            self._add_squares(n, L)
+            L *= 2
 
     def _near_heads(self):
-        """(1+δ_j) A_j and (1+δ_j) B_j for j = L0-1 .. 1 (time-reversed): the Gregory weights."""
+        """h (1+δ_j) A_j and h (1+δ_j) B_j for j = L0-1 .. 1 (time-reversed): the Gregory weights and h."""
         batch, d, _, _ = self.A.shape
         L0, m = self.block, self.B.shape[-1]
         w = np.ones(L0)
         w[: self.order] += self.delta
-        w = w[L0 - 1 : 0 : -1, None]
+        w = self.dt * w[L0 - 1 : 0 : -1, None]
         A_w = (self.A[:, :, L0 - 1 : 0 : -1] * w).reshape(batch, d, -1)
         B_w = (self.B[:, L0 - 1 : 0 : -1] * w[:, None]).reshape(batch, -1, m)
         return A_w, B_w
 
     def _fft_blocks(self, lo: int, L: int):
-        return (np.fft.fft(self.A[:, :, lo : lo + L], 2 * L, axis=2),
-                np.fft.fft(self.B[:, lo : lo + L], 2 * L, axis=1))
+        """FFTs (zero-padded to 2L) of A and B on [lo, lo+L), planar: (d, d, batch, 2L), (d, m, batch, 2L)."""
+        A = np.ascontiguousarray(self.A[:, :, lo : lo + L].transpose(1, 3, 0, 2))
+        B = np.ascontiguousarray(self.B[:, lo : lo + L].transpose(2, 3, 0, 1))
+        return np.fft.fft(A, 2 * L), np.fft.fft(B, 2 * L)
 
     def _add_squares(self, n: int, L: int) -> None:
         """Add the squares of size L that first contribute to T_n (n = (m+1)L) into the accumulator."""
@@ -113,6 +122,7 @@ class RelaxedMemory(ExactMemory):
             A_m, B_m = self._fft_blocks(m * L, L)
             product = _freq_product(A_strip, B_m)
             product += _freq_product(A_m, B_strip)
-        conv = np.fft.ifft(product, axis=1)
+        conv = np.fft.ifft(product)
+        conv *= self.dt  # the accumulator holds h T_n
         hi = min(n + 2 * L - 1, self.capacity)
-        self.acc[:, n:hi] += conv[:, : hi - n]
+        self.acc[..., n:hi] += conv[..., : hi - n]

@@ -30,7 +30,7 @@ lint: setup
 	$(BIN)/ruff check idelearn tests benchmarks
 
 bench: setup
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/solver_speed.py --quick
 
 clean:
 	rm -rf outputs multirun build dist *.egg-info .pytest_cache .ruff_cache

@@ -44,6 +44,7 @@ def fit_direct_rnn(
     seed: int = 0,
     val_fraction: float = 0.2,
     on_epoch: Callable[[int, dict], None] | None = None,
+    device: torch.device | str | None = None,
 ) -> dict:
     """Teacher-forced training on G: complex (n_traj, n_t, d, m); MSE of scaled G_{n+1}.
 
@@ -52,14 +53,15 @@ def fit_direct_rnn(
     """
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    X = torch.from_numpy(to_features(G))
+    model.to(device or "cpu")
+    X = torch.from_numpy(to_features(G)).to(model.x_scale.device)
     n_traj, n_t = X.shape[:2]
     Xv, t_cut = None, n_t
     if val_fraction > 0 and n_traj == 1:
         t_cut = n_t - max(2, int(round(val_fraction * n_t)))
         Xv = X
     elif val_fraction > 0:
-        perm = torch.randperm(n_traj, generator=gen)
+        perm = torch.randperm(n_traj, generator=gen).to(X.device)
         n_val = max(1, int(round(val_fraction * n_traj)))
         Xv, X = X[perm[:n_val]], X[perm[n_val:]]
         n_traj = X.shape[0]
@@ -72,7 +74,7 @@ def fit_direct_rnn(
     hist = {"loss": [], "val_loss": []}
     for ep in range(epochs):
         model.train()
-        idx = torch.randint(0, n_traj, (min(batch_size, n_traj),), generator=gen)
+        idx = torch.randint(0, n_traj, (min(batch_size, n_traj),), generator=gen).to(X.device)
         xb = X[idx]
         pred, _ = model(xb[:, :-1])
         loss = ((pred - xb[:, 1:]) / model.x_scale).pow(2).mean()
@@ -104,13 +106,13 @@ def rollout(model: DirectRNN, G_known: np.ndarray, n_steps: int) -> np.ndarray:
     """
     model.eval()
     shape = G_known.shape[-2:]
-    y, state = model(torch.from_numpy(to_features(G_known)))
+    y, state = model(torch.from_numpy(to_features(G_known)).to(model.x_scale.device))
     x = y[:, -1:]  # prediction of the first unknown node
     out = []
     for _ in range(n_steps):
         out.append(x)
         x, state = model(x, state)
-    return from_features(torch.cat(out, 1).numpy(), shape)
+    return from_features(torch.cat(out, 1).cpu().numpy(), shape)
 
 
 def checkpoint(model: DirectRNN) -> dict:

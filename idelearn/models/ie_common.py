@@ -57,6 +57,7 @@ def fit_ie_model(
     seed: int = 0,
     lr_final: float | None = None,
     on_epoch: Callable[[int, dict], None] | None = None,
+    device: torch.device | str | None = None,
 ) -> dict:
     """Adam on the MSE of the points after the first `context` ones; returns the history.
 
@@ -68,9 +69,10 @@ def fit_ie_model(
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    dtype = next(model.parameters()).dtype
-    y = torch.as_tensor(np.asarray(curves), dtype=dtype)
-    t = torch.as_tensor(np.asarray(t), dtype=dtype)
+    model.to(device or "cpu")
+    param = next(model.parameters())
+    y = torch.as_tensor(np.asarray(curves), dtype=param.dtype, device=param.device)
+    t = torch.as_tensor(np.asarray(t), dtype=param.dtype, device=param.device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     n_steps = epochs * -(-len(y) // batch_size)
     sched = None
@@ -110,9 +112,9 @@ def fit_ie_model(
 
 def predict(model: torch.nn.Module, curves_context, t, context: int) -> np.ndarray:
     """Whole curves (n, n_t, dim) from their first `context` points (extra points are ignored)."""
-    dtype = next(model.parameters()).dtype
-    known = torch.as_tensor(np.asarray(curves_context)[:, :context], dtype=dtype)
-    t = torch.as_tensor(np.asarray(t), dtype=dtype)
+    param = next(model.parameters())
+    known = torch.as_tensor(np.asarray(curves_context)[:, :context], dtype=param.dtype, device=param.device)
+    t = torch.as_tensor(np.asarray(t), dtype=param.dtype, device=param.device)
     model.eval()
     with torch.no_grad():
-        return model(known, t).numpy()
+        return model(known, t).cpu().numpy()

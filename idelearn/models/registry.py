@@ -112,7 +112,7 @@ class DirectRNNModel(Model):
         self.net = self.make_net(n_features=2 * int(np.prod(G.shape[-2:])), hidden_size=self.hparams["hidden_size"],
                                  num_layers=self.hparams["num_layers"])
         return direct_rnn_mod.fit_direct_rnn(self.net, G, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                                             on_epoch=on_epoch, **extra)
+                                             on_epoch=on_epoch, device=device, **extra)
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None):
         rolled = direct_rnn_mod.rollout(self.net, as_matrices(G_known), len(t) - G_known.shape[1])
@@ -165,7 +165,8 @@ class _CurveModel(Model):
         config = {k: self.hparams[k] for k in self.net_hparams}
         self.net = self.make_net(dim=data.G.shape[-1], **config)
         return ie_common.fit_ie_model(self.net, data.G, data.t, context=self.hparams["context"], epochs=epochs,
-                                     lr=lr, batch_size=batch_size, seed=seed, on_epoch=on_epoch, **extra)
+                                     lr=lr, batch_size=batch_size, seed=seed, on_epoch=on_epoch, device=device,
+                                     **extra)
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None):
         context = G_known.shape[1]

@@ -524,8 +524,12 @@ class TrainerConfig:
     train_fraction: float = 0.5  # curve data, when n_train is None
     log_every: int = 50  # epochs between log lines
     cache_dir: str = "outputs/cache"  # generated datasets are cached here by config hash
+    checkpoint_every: int = 10  # epochs between training-state checkpoints (0 = none)
+    resume: bool = True  # continue from train_state.pt when the run directory has one
 
     def __post_init__(self):
+        require(self.checkpoint_every >= 0, "trainer.checkpoint_every", f"must be >= 0, got {self.checkpoint_every}")
+        require(self.log_every >= 1, "trainer.log_every", f"must be >= 1, got {self.log_every}")
         require(0 < self.train_fraction <= 1, "trainer.train_fraction", f"must be in (0, 1], got {self.train_fraction}")
         require(self.n_train is None or self.n_train >= 1, "trainer.n_train", f"must be >= 1, got {self.n_train}")
 

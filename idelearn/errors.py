@@ -3,3 +3,7 @@
 
 class UserError(Exception):
     """Invalid input: the message names the offending key or file."""
+
+
+class RunFailure(Exception):
+    """A run that could not finish (training diverged, a solution blew up): one line, exit code 1."""

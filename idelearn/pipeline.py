@@ -15,8 +15,9 @@ from .config import DATASETS, FromRunConfig, dataset_config, expected_n_traj
 from .data.cache import cached
 from .data.dataset import Dataset
 from .data.io import load_curves
-from .errors import UserError
+from .errors import RunFailure, UserError
 from .models.registry import MODELS, Incompatible, Model
+from .models.training import Checkpointing, NonFiniteError, ResumeMismatch
 from .report import metrics as M
 
 
@@ -72,8 +73,13 @@ class Trained:
     checkpoint: dict = field(default_factory=dict)
 
 
-def train(model_cfg, dataset_cfg, solver_spec, trainer, on_epoch=None, device=None, log=None) -> Trained:
-    """Fit `model_cfg`'s model on `dataset_cfg` (config dataclasses); returns the model and its checkpoint."""
+def train(model_cfg, dataset_cfg, solver_spec, trainer, on_epoch=None, device=None, log=None,
+          state_path: Path | None = None) -> Trained:
+    """Fit `model_cfg`'s model on `dataset_cfg` (config dataclasses); returns the model and its checkpoint.
+
+    With `state_path`, the training state is saved there every trainer.checkpoint_every epochs and,
+    when the file exists (a crashed run), training continues from it.
+    """
     model = MODELS[model_cfg.name](**model_cfg.hparams())
     # fail before any solving when the combination cannot work; files are checked once read
     check_compatible(model, dataset_cfg.name, dataset_cfg.kind, expected_n_traj(dataset_cfg))
@@ -85,9 +91,20 @@ def train(model_cfg, dataset_cfg, solver_spec, trainer, on_epoch=None, device=No
     if log is not None:
         log.info("training %s on %s: %d trajectories x %d nodes, device %s", model.name, dataset_cfg.name,
                  len(train_idx), len(data.t), device or "cpu")
+    checkpointing = None
+    if state_path is not None and trainer.checkpoint_every > 0:
+        checkpointing = Checkpointing(Path(state_path), trainer.checkpoint_every)
+        if checkpointing.path.exists() and log is not None:
+            log.info("resuming from %s", checkpointing.path)
     start = time.perf_counter()
-    history = model.fit(data.select(train_idx), seed=trainer.seed, on_epoch=on_epoch, device=device,
-                        **model_cfg.training())
+    try:
+        history = model.fit(data.select(train_idx), seed=trainer.seed, on_epoch=on_epoch, device=device,
+                            checkpointing=checkpointing, **model_cfg.training())
+    except ResumeMismatch as exc:
+        raise UserError(f"trainer.resume: {exc}") from None
+    except NonFiniteError as exc:
+        kept = f"; the last good state is in {state_path}" if checkpointing and checkpointing.path.exists() else ""
+        raise RunFailure(f"{exc}{kept}") from None
     wall = time.perf_counter() - start
     checkpoint = model.checkpoint()
     checkpoint.update(json_plain(dict(
@@ -123,21 +140,64 @@ def find_checkpoint(run: str | None, root: str = "outputs/train") -> Path:
             raise UserError(f"run: no train run found under {root}; give run=<train run dir>")
         return found[-1]
     path = Path(run).expanduser()
-    path = path / "model.pt" if path.is_dir() else path
+    if path.is_dir():
+        if not (path / "model.pt").exists():
+            seen = sorted(p.name for p in path.iterdir() if not p.name.startswith("."))[:6]
+            raise UserError(f"run: {path} is not a train run directory (expected model.pt; "
+                            f"it holds {', '.join(seen) or 'nothing'})")
+        path = path / "model.pt"
     if not path.exists():
-        raise UserError(f"run: no model.pt at {path}")
+        raise UserError(f"run: no such train run or model.pt: {path}")
     return path
+
+
+CHECKPOINT_KEYS = ("model", "hparams", "dataset")
+CHECKPOINT_DATASET_KEYS = ("config", "kind", "shape", "t_final", "param_names", "params", "path", "test_indices")
 
 
 def load_checkpoint(path: Path) -> dict:
     """Read model.pt without executing code (weights_only=True); refuse anything else in one line."""
+    import pickle
+    import warnings
+    import zipfile
+
+    path = Path(path)
+    where = f"run: {path}"
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a pickle with code, a truncated file, not a torch file
-        raise UserError(f"run: {path} is not a loadable idelearn checkpoint ({type(exc).__name__})") from None
-    missing = [k for k in ("model", "hparams", "dataset") if not isinstance(ckpt, dict) or k not in ckpt]
-    if missing or ckpt["model"] not in MODELS:
-        raise UserError(f"run: {path} is not an idelearn checkpoint (missing {missing or ['a known model']})")
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": one line on stderr, not three
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # weights_only refused a global: the file would run code
+        raise UserError(f"{where}: refused to load: it contains pickled Python objects beyond tensors and "
+                        "plain data (an idelearn model.pt holds only those)") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile) as exc:
+        size = path.stat().st_size
+        raise UserError(f"{where}: truncated or corrupt ({size} bytes; expected a torch checkpoint "
+                        f"written by idelearn train; {type(exc).__name__})") from None
+    except Exception as exc:  # anything else that is not a torch file
+        raise UserError(f"{where}: not a torch checkpoint (expected a model.pt written by idelearn train; "
+                        f"{type(exc).__name__})") from None
+    if not isinstance(ckpt, dict):
+        raise UserError(f"{where}: expected a dict checkpoint ({', '.join(CHECKPOINT_KEYS)}), "
+                        f"got {type(ckpt).__name__}")
+    missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
+    if missing:
+        raise UserError(f"{where}: not an idelearn checkpoint: missing {', '.join(missing)} "
+                        f"(expected {', '.join(CHECKPOINT_KEYS)}; found {', '.join(map(str, ckpt)) or 'none'})")
+    if ckpt["model"] not in MODELS:
+        raise UserError(f"{where}: model {ckpt['model']!r} is unknown (known: {', '.join(MODELS)})")
+    trained = ckpt["dataset"]
+    lacking = [k for k in CHECKPOINT_DATASET_KEYS if not isinstance(trained, dict) or k not in trained]
+    if lacking:
+        raise UserError(f"{where}: checkpoint's dataset record lacks {', '.join(lacking)}")
+    if trained["kind"] not in ("ide", "trajectory"):
+        raise UserError(f"{where}: dataset kind {trained['kind']!r}, expected ide or trajectory")
+    try:
+        MODELS[ckpt["model"]].restore(ckpt)  # weights that do not fit the architecture fail here, not later
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{where}: the stored weights do not fit model {ckpt['model']} "
+                        f"with its stored hparams ({first[:200]})") from None
     return ckpt
 
 
@@ -183,18 +243,35 @@ def ide_target(trained: dict, changes: dict):
     return dataset_config(base.name, values)
 
 
+def check_changes(trained: dict, changes: dict):
+    """The training dataset's single-trajectory config; unknown `changes` keys are named with both sides."""
+    name = trained["config"]["name"]
+    base = ide_target(trained, {})
+    known = [k for k in base.__dict__ if k not in ("name", "t_final", "dt")]
+    for key in changes:
+        if key not in known:
+            owners = [n for n, schema in DATASETS.items() if key in getattr(schema, "__dataclass_fields__", {})]
+            raise UserError(f"dataset.{key}: given, but the model was trained on {name} data "
+                            f"(its parameters: {', '.join(known)})"
+                            + (f"; {key} is a parameter of {', '.join(owners)}" if owners else ""))
+    return base
+
+
 def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float | None, solver_spec) -> Prediction:
     """Reference solve to t_final; the model continues from the known window t <= training horizon."""
-    t_train = trained["t_final"]
+    t_train = float(trained["t_final"])
     t_final = t_final if t_final is not None else 4 * t_train
     if t_final <= t_train:
-        raise UserError(f"t_final: must exceed the training horizon {t_train}, got {t_final}")
+        raise UserError(f"t_final: must exceed the model's training horizon {t_train:g}, got {t_final:g}")
+    check_changes(trained, changes)
     single = ide_target(trained, changes)
     single.t_final = t_final
     problem = single.problem()
-    if list(problem.G0.shape[1:]) != trained["shape"]:
-        raise UserError(f"dataset: the model was trained on {trained['shape']} matrices; "
-                        f"this problem has {list(problem.G0.shape[1:])}")
+    given, expected = list(problem.G0.shape[1:]), list(trained["shape"])
+    if given != expected:
+        keys = ", ".join(f"dataset.{k}" for k in changes) or "dataset"
+        raise UserError(f"{keys}: gives {'x'.join(map(str, given))} matrices, but the model was trained on "
+                        f"{'x'.join(map(str, expected))} ({trained['config']['name']} data)")
     reference = single.generate(solver_spec)
     n_known = int(round(t_train / single.dt)) + 1
     start = time.perf_counter()
@@ -206,15 +283,25 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
 def extrapolate_curves(model: Model, trained: dict, target: FromRunConfig, context: int | None) -> Prediction:
     """Given the first `context` points of unseen curves, predict the rest."""
     context = context if context is not None else model.hparams.get("context", 20)
+    dim = trained["shape"][0]
     if target.path is not None:
         curves = load_curves(target.path, target.t_final)
+        where = f"dataset.path: {target.path}"
     else:  # the curves held out of training
-        curves = load_curves(trained["path"]).select(trained["test_indices"] or [0])
-    if curves.G.ndim != 3 or curves.G.shape[-1] != trained["shape"][0]:
-        raise UserError(f"dataset.path: curves of shape {curves.G.shape[1:]} do not match the model's "
-                        f"dimension {trained['shape'][0]}")
+        if not Path(trained["path"]).exists():
+            raise UserError(f"run: the model's training data {trained['path']} is gone; "
+                            "give unseen curves with dataset.path=<file>")
+        curves = load_curves(trained["path"], key="run").select(trained["test_indices"] or [0])
+        where = f"run: training data {trained['path']}"
+    if curves.G.ndim != 3:
+        raise UserError(f"{where}: holds matrices of shape {list(curves.G.shape[2:])} (IDE data), but the model "
+                        f"expects curves of dimension {dim}")
+    if curves.G.shape[-1] != dim:
+        raise UserError(f"{where}: curves of dimension {curves.G.shape[-1]}, but the model was trained on "
+                        f"dimension {dim}")
     if not 1 <= context < len(curves.t):
-        raise UserError(f"context: must be in 1..{len(curves.t) - 1}, got {context}")
+        raise UserError(f"context: must be in 1..{len(curves.t) - 1} (the curves have {len(curves.t)} points), "
+                        f"got {context}")
     start = time.perf_counter()
     G_pred = model.extrapolate(curves.G[:, :context], curves.t)
     wall = time.perf_counter() - start

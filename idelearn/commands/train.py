@@ -23,8 +23,11 @@ def run(cfg) -> None:
             log.info("epoch %d/%d  %s", epoch + 1, model_cfg.epochs,
                      "  ".join(f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float)))
 
+    state_path = out / "train_state.pt"
+    if state_path.exists() and not trainer.resume:
+        state_path.unlink()
     trained = pipeline.train(model_cfg, dataset_cfg, to_object(cfg.solver).spec(), trainer, on_epoch=on_epoch,
-                             device=device_cfg.torch_device(), log=log)
+                             device=device_cfg.torch_device(), log=log, state_path=state_path)
     trained.checkpoint["config"] = pipeline.json_plain(pipeline.enum_free(
         {"model": model_cfg.__dict__, "trainer": trainer.__dict__}))
     torch.save(trained.checkpoint, out / "model.pt")

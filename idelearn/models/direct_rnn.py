@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from idelearn.models.lstm_operator import from_features, to_features
+from idelearn.models.training import Checkpointing, optimiser_step, run_epochs
 
 
 class DirectRNN(nn.Module):
@@ -45,6 +46,7 @@ def fit_direct_rnn(
     val_fraction: float = 0.2,
     on_epoch: Callable[[int, dict], None] | None = None,
     device: torch.device | str | None = None,
+    checkpointing: Checkpointing | None = None,
 ) -> dict:
     """Teacher-forced training on G: complex (n_traj, n_t, d, m); MSE of scaled G_{n+1}.
 
@@ -71,31 +73,22 @@ def fit_direct_rnn(
 
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
-    hist = {"loss": [], "val_loss": []}
-    for ep in range(epochs):
-        model.train()
+
+    def epoch_fn(ep: int) -> dict:
         idx = torch.randint(0, n_traj, (min(batch_size, n_traj),), generator=gen).to(X.device)
         xb = X[idx]
         pred, _ = model(xb[:, :-1])
-        loss = ((pred - xb[:, 1:]) / model.x_scale).pow(2).mean()
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        rec = {"loss": optimiser_step(opt, ((pred - xb[:, 1:]) / model.x_scale).pow(2).mean(), ep, clip=1.0)}
         sched.step()
-        rec = {"loss": loss.item()}
         if Xv is not None and (ep % 10 == 0 or ep == epochs - 1):
             model.eval()
             with torch.no_grad():
                 pv, _ = model(Xv[:, :-1])
                 err = ((pv - Xv[:, 1:]) / model.x_scale)[:, max(0, t_cut - 1) if t_cut < n_t else 0 :]
                 rec["val_loss"] = err.pow(2).mean().item()
-            hist["val_loss"].append((ep, rec["val_loss"]))
-        hist["loss"].append(rec["loss"])
-        if on_epoch is not None:
-            on_epoch(ep, rec)
-    model.eval()
-    return hist
+        return rec
+
+    return run_epochs(model, opt, sched, gen, epochs, epoch_fn, on_epoch, checkpointing)
 
 
 @torch.no_grad()

@@ -15,6 +15,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .training import Checkpointing, optimiser_step, run_epochs
+
 
 def free_term(known: torch.Tensor, n_t: int) -> torch.Tensor:
     """(B, k, dim) observed points -> (B, n_t, dim): the points, then the last one held."""
@@ -58,6 +60,7 @@ def fit_ie_model(
     lr_final: float | None = None,
     on_epoch: Callable[[int, dict], None] | None = None,
     device: torch.device | str | None = None,
+    checkpointing: Checkpointing | None = None,
 ) -> dict:
     """Adam on the MSE of the points after the first `context` ones; returns the history.
 
@@ -78,35 +81,23 @@ def fit_ie_model(
     sched = None
     if lr_final is not None:
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_steps, eta_min=lr_final)
-    history = {"loss": [], "s_per_iter": [], "wall_s": 0.0}
-    model.train()
-    train_s = 0.0  # excludes on_epoch, which may evaluate or plot
-    for epoch in range(epochs):
+    train_s = [0.0]  # excludes on_epoch, which may evaluate or plot
+
+    def epoch_fn(epoch: int) -> dict:
         tic, losses = time.perf_counter(), []
         for idx in torch.randperm(len(y), generator=gen).split(batch_size):
             batch = y[idx]
             pred = model(batch[:, :context], t)
-            loss = torch.mean((pred[:, context:] - batch[:, context:]) ** 2)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            losses.append(optimiser_step(opt, torch.mean((pred[:, context:] - batch[:, context:]) ** 2), epoch))
             if sched is not None:
                 sched.step()
-            losses.append(loss.item())
         epoch_s = time.perf_counter() - tic
-        train_s += epoch_s
-        record = {
-            "epoch": epoch,
-            "loss": float(np.mean(losses)),
-            "s_per_iter": epoch_s / len(losses),
-            "wall_s": train_s,
-        }
-        history["loss"].append(record["loss"])
-        history["s_per_iter"].append(record["s_per_iter"])
-        history["wall_s"] = record["wall_s"]
-        if on_epoch is not None:
-            on_epoch(epoch, record)
-    model.eval()
+        train_s[0] += epoch_s
+        return {"epoch": epoch, "loss": float(np.mean(losses)), "s_per_iter": epoch_s / len(losses),
+                "wall_s": train_s[0]}
+
+    history = run_epochs(model, opt, sched, gen, epochs, epoch_fn, on_epoch, checkpointing)
+    history["wall_s"] = history["wall_s"][-1] if history.get("wall_s") else 0.0
     return history
 
 

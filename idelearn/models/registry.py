@@ -76,14 +76,17 @@ class LSTMOperatorModel(Model):
     def make_net(self, **config):
         return lstm_mod.LSTMOperator(**config)
 
-    def fit(self, data: Dataset, *, epochs, lr, batch_size, seed, on_epoch=None, device=None, **extra):
+    def fit(self, data: Dataset, *, epochs, lr, batch_size, seed, on_epoch=None, device=None, checkpointing=None,
+            **extra):
         torch.manual_seed(seed)
         n_features = 2 * int(np.prod(data.G.shape[-2:]))
         # .get: checkpoints written before the filter path existed lack these keys (= no filter)
         self.net = self.make_net(n_features=n_features, hidden_size=self.hparams["hidden_size"],
                                  num_layers=self.hparams["num_layers"], ema=self.hparams["ema"],
                                  fir_len=self.hparams.get("fir_len", 0), fir_stride=self.hparams.get("fir_stride", 1))
-        # dt: the rollout loss steps G with AB3 on the data's grid
+        # dt: the rollout loss steps G with AB3 on the data's grid. One trajectory: train on its whole
+        # window (holding out its last 20 % measured 1.10 vs 0.47 rel_l2 on Dyson, t <= 10 -> 40); no val_loss.
+        extra.setdefault("val_fraction", 0.0 if data.n_traj == 1 else 0.2)
         return lstm_mod.fit_lstm_operator(self.net, data.G, data.I, epochs=epochs, lr=lr, batch_size=batch_size,
                                           seed=seed, on_epoch=on_epoch, dt=data.dt, **extra)
 
@@ -106,13 +109,14 @@ class DirectRNNModel(Model):
     def make_net(self, **config):
         return direct_rnn_mod.DirectRNN(**config)
 
-    def fit(self, data: Dataset, *, epochs, lr, batch_size, seed, on_epoch=None, device=None, **extra):
+    def fit(self, data: Dataset, *, epochs, lr, batch_size, seed, on_epoch=None, device=None, checkpointing=None,
+            **extra):
         torch.manual_seed(seed)
         G = as_matrices(data.G)
         self.net = self.make_net(n_features=2 * int(np.prod(G.shape[-2:])), hidden_size=self.hparams["hidden_size"],
                                  num_layers=self.hparams["num_layers"])
         return direct_rnn_mod.fit_direct_rnn(self.net, G, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                                             on_epoch=on_epoch, device=device, **extra)
+                                             on_epoch=on_epoch, device=device, checkpointing=checkpointing, **extra)
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None):
         rolled = direct_rnn_mod.rollout(self.net, as_matrices(G_known), len(t) - G_known.shape[1])
@@ -160,13 +164,14 @@ class _CurveModel(Model):
         if kind != "trajectory":
             raise Incompatible(f"{self.name} needs {self.accepts}")
 
-    def fit(self, data: Dataset, *, epochs, lr, batch_size, seed, on_epoch=None, device=None, **extra):
+    def fit(self, data: Dataset, *, epochs, lr, batch_size, seed, on_epoch=None, device=None, checkpointing=None,
+            **extra):
         torch.manual_seed(seed)
         config = {k: self.hparams[k] for k in self.net_hparams}
         self.net = self.make_net(dim=data.G.shape[-1], **config)
         return ie_common.fit_ie_model(self.net, data.G, data.t, context=self.hparams["context"], epochs=epochs,
                                      lr=lr, batch_size=batch_size, seed=seed, on_epoch=on_epoch, device=device,
-                                     **extra)
+                                     checkpointing=checkpointing, **extra)
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None):
         context = G_known.shape[1]

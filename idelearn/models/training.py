@@ -1,0 +1,100 @@
+"""The epoch loop all models share: non-finite guards, periodic checkpoints, resume.
+
+A fit function builds its optimiser, scheduler and batch-sampling generator,
+and an `epoch_fn(epoch) -> record` that runs one epoch through
+`optimiser_step`; `run_epochs` does the rest. With checkpointing, the full
+training state (model, optimiser, scheduler, RNG states, history) is written
+every `every` epochs to a temporary file renamed into place, so a crash or
+SIGKILL leaves the last complete checkpoint, and a rerun continues from it to
+the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+
+class ResumeMismatch(RuntimeError):
+    """The saved training state does not belong to this model or optimiser."""
+
+
+class NonFiniteError(RuntimeError):
+    """The loss or the gradients stopped being finite."""
+
+    def __init__(self, message: str, epoch: int):
+        super().__init__(message)
+        self.epoch = epoch
+
+
+@dataclass
+class Checkpointing:
+    path: Path
+    every: int = 10  # epochs between checkpoints
+
+
+def optimiser_step(opt: torch.optim.Optimizer, loss: torch.Tensor, epoch: int, clip: float | None = None) -> float:
+    """zero_grad, backward, (clip), step — refusing a non-finite loss or gradient."""
+    value = loss.item()
+    if not math.isfinite(value):
+        raise NonFiniteError(f"training stopped: the loss is {value} at epoch {epoch + 1}", epoch)
+    opt.zero_grad()
+    loss.backward()
+    params = [p for group in opt.param_groups for p in group["params"] if p.grad is not None]
+    norm = torch.nn.utils.clip_grad_norm_(params, clip if clip is not None else float("inf"))
+    if not torch.isfinite(norm):
+        raise NonFiniteError(f"training stopped: non-finite gradients at epoch {epoch + 1}", epoch)
+    opt.step()
+    return value
+
+
+def _save(path: Path, state: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def run_epochs(model: torch.nn.Module, opt, sched, gen: torch.Generator, epochs: int,
+               epoch_fn: Callable[[int], dict], on_epoch=None, checkpointing: Checkpointing | None = None) -> dict:
+    """Run epoch_fn for each epoch; returns the history {"loss": [...], other keys: [...]}.
+
+    `val_loss`, reported only on some epochs, is kept as (epoch, value) pairs.
+    """
+    history: dict = {"loss": []}
+    start = 0
+    if checkpointing is not None and checkpointing.path.exists():
+        try:
+            state = torch.load(checkpointing.path, map_location="cpu", weights_only=True)
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            if sched is not None:
+                sched.load_state_dict(state["scheduler"])
+            gen.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+            history, start = state["history"], state["epoch"]
+        except Exception as exc:  # another model's state, a truncated file, ...
+            raise ResumeMismatch(f"{checkpointing.path} does not match this training run ({type(exc).__name__}); "
+                                 "use trainer.resume=false to start over") from None
+    for epoch in range(start, epochs):
+        model.train()
+        record = epoch_fn(epoch)
+        for key, value in record.items():
+            if key == "val_loss":
+                history.setdefault(key, []).append((epoch, value))
+            elif key != "epoch":
+                history.setdefault(key, []).append(value)
+        if on_epoch is not None:
+            on_epoch(epoch, record)
+        done = epoch + 1
+        if checkpointing is not None and (done % checkpointing.every == 0 or done == epochs):
+            _save(checkpointing.path, {
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": None if sched is None else sched.state_dict(), "generator": gen.get_state(),
+                "torch_rng": torch.get_rng_state(), "history": history, "epoch": done})
+    model.eval()
+    return history

@@ -58,13 +58,15 @@ class SolverConfig:
     order: int = 8
     corrector: bool = True
     memory: MemoryMode = MemoryMode.auto
+    max_abs: float = 1e6  # a solve or an extrapolation with |G| beyond this (or non-finite) stops as blown up
 
     def __post_init__(self):
         require(3 <= self.order <= 8, "solver.order", f"must be in 3..8, got {self.order}")
+        require(self.max_abs > 0, "solver.max_abs", f"must be > 0, got {self.max_abs}")
 
     def spec(self) -> SolverSpec:
         return SolverSpec(method=self.name.value, order=self.order, corrector=self.corrector,
-                          memory=self.memory.value)
+                          memory=self.memory.value, max_abs=self.max_abs)
 
 
 # ----------------------------------------------------------------------------- datasets

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ..config import to_object
+from ..data.ide_datasets import PartialSolution
 from ..data.io import save_dataset
+from ..errors import RunFailure
 from ..report.plots import plot_dataset
 from ..report.progress import progress
 from .common import limit_threads, log, run_dir
@@ -16,8 +18,12 @@ def run(cfg) -> None:
     out = run_dir()
     n_nodes = round(dataset.t_final / dataset.dt) + 1 if hasattr(dataset, "dt") else 1
     log.info("generating %s (%s) into %s", dataset.name, solver.name.value, out)
-    with progress(f"solving {dataset.name}", total=n_nodes) as update:
-        data = dataset.generate(solver.spec(), update)
+    try:
+        with progress(f"solving {dataset.name}", total=n_nodes) as update:
+            data = dataset.generate(solver.spec(), update)
+    except PartialSolution as exc:  # keep what was solved, marked partial, and fail
+        save_dataset(exc.data, out)
+        raise RunFailure(f"{exc}; the partial dataset (t <= {exc.data.meta['t_reached']:g}) is in {out}") from None
     save_dataset(data, out)
     plot_dataset(data, out / "dataset.png")
     wall = data.meta.get("wall_s")

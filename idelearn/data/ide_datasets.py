@@ -16,6 +16,7 @@ from ..equations.dyson import dyson_problem
 from ..equations.matrix_ide import matrix_ide_problem, paper_training_grid
 from ..equations.problem import IDEProblem
 from ..solvers import solve_ide
+from ..solvers.multistep import BlowUpError
 from .dataset import Dataset
 
 
@@ -24,7 +25,7 @@ class SolverSpec:
     method: str = "abm"
     order: int = 8
     corrector: bool = True
-    max_abs: float = float("inf")
+    max_abs: float = 1e6  # |G| beyond this (or non-finite) stops the solve: a blow-up
     memory: str = "auto"
 
     def describe(self) -> dict:
@@ -32,17 +33,35 @@ class SolverSpec:
         return {"method": self.method, "order": order, "corrector": self.corrector, "memory": self.memory}
 
 
+class PartialSolution(RuntimeError):
+    """The solve blew up; `.data` holds the dataset up to the last good node (meta: partial, t_reached)."""
+
+    def __init__(self, message: str, data: Dataset):
+        super().__init__(message)
+        self.data = data
+
+
 def solve_problem(problem: IDEProblem, t_final: float, dt: float, solver: SolverSpec,
                   params: np.ndarray, param_names: list[str], meta: dict, progress=None) -> Dataset:
     start = time.perf_counter()
-    sol = solve_ide(problem.F, problem.K, problem.G0, t_final, dt, order=solver.order,
-                    method=solver.method, corrector=solver.corrector, progress=progress,
-                    max_abs=solver.max_abs, memory=solver.memory)
+    partial = None
+    try:
+        sol = solve_ide(problem.F, problem.K, problem.G0, t_final, dt, order=solver.order,
+                        method=solver.method, corrector=solver.corrector, progress=progress,
+                        max_abs=solver.max_abs, memory=solver.memory)
+        t, G, I = sol.t, sol.G, sol.I
+    except BlowUpError as exc:
+        partial, G, I = exc, exc.G, exc.I
+        t = np.arange(G.shape[1]) * dt
     wall = time.perf_counter() - start
-    meta = dict(meta, solver=solver.describe(), grid={"t_final": float(sol.t[-1]), "dt": dt, "n_t": len(sol.t)},
+    meta = dict(meta, solver=solver.describe(), grid={"t_final": float(t[-1]), "dt": dt, "n_t": len(t)},
                 wall_s=wall, idelearn_version=__version__, kind="ide")
-    return Dataset(t=sol.t, G=sol.G, I=sol.I, params=np.asarray(params, dtype=float),
-                   param_names=param_names, meta=meta)
+    data = Dataset(t=t, G=G, I=I, params=np.asarray(params, dtype=float), param_names=param_names, meta=meta)
+    if partial is not None:
+        data.meta.update(partial=True, t_reached=float(t[-1]), t_requested=t_final)
+        raise PartialSolution(f"{partial} (requested t_final = {t_final:g}; solver.max_abs = "
+                              f"{solver.max_abs:g})", data)
+    return data
 
 
 def dyson(H: np.ndarray, c: float, t_final: float, dt: float, solver: SolverSpec, progress=None) -> Dataset:

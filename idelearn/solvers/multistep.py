@@ -20,6 +20,17 @@ class BlowUpError(RuntimeError):
         self.n_reached = n_reached
 
 
+def blow_up(G: np.ndarray, I: np.ndarray, dt: float, max_abs: float) -> BlowUpError:
+    """A BlowUpError carrying the solution up to the last node where every |G| <= max_abs and is finite."""
+    size = np.abs(G).reshape(G.shape[0], G.shape[1], -1).max(axis=(0, 2))
+    bad = ~(np.isfinite(size) & (size <= max_abs))
+    n_good = int(np.argmax(bad)) if bad.any() else G.shape[1]
+    err = BlowUpError(f"the solution blew up (|G| > {max_abs:g} or not finite) after t = {(n_good - 1) * dt:.6g}",
+                      n_good)
+    err.G, err.I = G[:, :n_good], I[:, :n_good]
+    return err
+
+
 def adams_integrate(F, memory, G_known: np.ndarray, I_known: np.ndarray, dt: float,
                     n_total: int, order: int = 3, corrector: bool = False,
                     progress=None, max_abs: float = np.inf):
@@ -65,12 +76,10 @@ def adams_integrate(F, memory, G_known: np.ndarray, I_known: np.ndarray, dt: flo
         np.add(F(G_new, t_new), I_new, out=ring[n % order].reshape(shape))
         G[:, n], I[:, n] = G_new, I_new
         G_prev = G_new
-        if n % 256 == 0 or n == n_total - 1:
+        if n % 256 == 0 or n == n_total - 1:  # checked in blocks: a per-step check costs more than it saves
             size = np.max(np.abs(G_new))
             if not np.isfinite(size) or size > max_abs:
-                err = BlowUpError(f"solution blew up (max |G| = {size:.3g}) at t = {t_new:.6g}", n)
-                err.G, err.I = G[:, :n], I[:, :n]
-                raise err
+                raise blow_up(G[:, : n + 1], I[:, : n + 1], dt, max_abs)
             if progress is not None:
                 progress(n + 1)
     return G, I

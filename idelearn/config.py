@@ -209,64 +209,45 @@ class MatrixIDEMultiConfig:
                                t_final=self.t_final, dt=self.dt)
 
 
-def check_curves(n_traj: int, n_t: int, t_final: float) -> None:
-    require(n_traj >= 1, "dataset.n_traj", f"must be >= 1, got {n_traj}")
-    require(n_t >= 2, "dataset.n_t", f"must be >= 2, got {n_t}")
-    require(t_final > 0, "dataset.t_final", f"must be > 0, got {t_final}")
-
-
 @dataclass
-class LotkaVolterraConfig:
+class CurvesConfig:
+    """Seeded sets of curves (paper 2 appendix C): the generator is named by `name`."""
+
     kind: ClassVar[str] = "trajectory"
-    name: str = "lotka_volterra"
+    name: str = MISSING
     n_traj: int = 100
-    n_t: int = 100
-    t_final: float = 15.0
-    seed: int = 0
-
-    def __post_init__(self):
-        check_curves(self.n_traj, self.n_t, self.t_final)
-
-    def generate(self, solver=None, progress=None) -> Dataset:
-        from .equations.lotka_volterra import lotka_volterra
-
-        return lotka_volterra(n_traj=self.n_traj, n_t=self.n_t, t_final=self.t_final, seed=self.seed)
-
-
-@dataclass
-class LorenzConfig:
-    kind: ClassVar[str] = "trajectory"
-    name: str = "lorenz"
-    n_traj: int = 100
-    n_t: int = 100
-    t_final: float = 100.0
-    seed: int = 0
-
-    def __post_init__(self):
-        check_curves(self.n_traj, self.n_t, self.t_final)
-
-    def generate(self, solver=None, progress=None) -> Dataset:
-        from .equations.lorenz import lorenz
-
-        return lorenz(n_traj=self.n_traj, n_t=self.n_t, t_final=self.t_final, seed=self.seed)
-
-
-@dataclass
-class SpiralsConfig:
-    kind: ClassVar[str] = "trajectory"
-    name: str = "spirals"
-    n_traj: int = 500
     n_t: int = 100
     t_final: float = 1.0
     seed: int = 0
 
     def __post_init__(self):
-        check_curves(self.n_traj, self.n_t, self.t_final)
+        require(self.n_traj >= 1, "dataset.n_traj", f"must be >= 1, got {self.n_traj}")
+        require(self.n_t >= 2, "dataset.n_t", f"must be >= 2, got {self.n_t}")
+        require(self.t_final > 0, "dataset.t_final", f"must be > 0, got {self.t_final}")
 
     def generate(self, solver=None, progress=None) -> Dataset:
-        from .equations.spirals import spirals
+        from importlib import import_module
 
-        return spirals(n_traj=self.n_traj, n_t=self.n_t, t_final=self.t_final, seed=self.seed)
+        make = getattr(import_module(f"idelearn.equations.{self.name}"), self.name)
+        return make(n_traj=self.n_traj, n_t=self.n_t, t_final=self.t_final, seed=self.seed)
+
+
+@dataclass
+class LotkaVolterraConfig(CurvesConfig):
+    name: str = "lotka_volterra"
+    t_final: float = 15.0
+
+
+@dataclass
+class LorenzConfig(CurvesConfig):
+    name: str = "lorenz"
+    t_final: float = 100.0
+
+
+@dataclass
+class SpiralsConfig(CurvesConfig):
+    name: str = "spirals"
+    n_traj: int = 500
 
 
 @dataclass

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from idelearn.data.dataset import Dataset
-from idelearn.equations.lotka_volterra import check_grid, solve_batched_ivp
+from idelearn.equations.lotka_volterra import solve_batched_ivp
+from idelearn.equations.problem import check_grid
 
 SIGMA, RHO, BETA = 10.0, 28.0, 8.0 / 3.0
 

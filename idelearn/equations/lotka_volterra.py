@@ -18,20 +18,11 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from idelearn.data.dataset import Dataset
+from idelearn.equations.problem import check_grid
 
 PARAM_NAMES = ["a", "b", "c", "d"]
 PARAM_LOW = (0.5, 0.5, 0.5, 0.25)
 PARAM_HIGH = (1.5, 1.5, 2.5, 1.25)
-
-
-def check_grid(n_traj: int, n_t: int, t_final: float) -> None:
-    """Reject grids that cannot hold a trajectory, naming the offending argument."""
-    if n_traj < 1:
-        raise ValueError(f"n_traj must be >= 1, got {n_traj}")
-    if n_t < 2:
-        raise ValueError(f"n_t must be >= 2, got {n_t}")
-    if not t_final > 0:
-        raise ValueError(f"t_final must be > 0, got {t_final}")
 
 
 def solve_batched_ivp(rhs, X0: np.ndarray, t: np.ndarray, rtol: float, atol: float) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from idelearn.data.dataset import Dataset
+from idelearn.equations.problem import check_grid
 from idelearn.solvers.volterra_ie import solve_volterra
 
 
@@ -52,12 +53,7 @@ def solve_spirals(y0, t, *, refine: int = 5, order: int = 6) -> np.ndarray:
 def spirals(n_traj: int = 500, n_t: int = 100, t_final: float = 1.0, seed: int = 0,
             y0_low=(0.0, -2.0), y0_high=(2.0, 0.0), *, refine: int = 5, order: int = 6) -> Dataset:
     """Dataset of n_traj spirals with y0 ~ U[y0_low, y0_high] (seeded), t = linspace(0, t_final, n_t)."""
-    if n_traj < 1:
-        raise ValueError(f"n_traj must be >= 1, got {n_traj}")
-    if n_t < 2:
-        raise ValueError(f"n_t must be >= 2, got {n_t}")
-    if not t_final > 0:
-        raise ValueError(f"t_final must be > 0, got {t_final}")
+    check_grid(n_traj, n_t, t_final)
     y0 = np.random.default_rng(seed).uniform(y0_low, y0_high, size=(n_traj, 2))
     t = np.linspace(0.0, t_final, n_t)
     G = solve_spirals(y0, t, refine=refine, order=order)

@@ -157,6 +157,10 @@ class DMDModel(Model):
 
 
 class _CurveModel(Model):
+    """NIE and ANIE: trained and run on curves normalised per coordinate (mean/std of the training
+    curves) and on time mapped to [0, 1] over the training span (both stored in the checkpoint), so
+    Lorenz (|y| ~ 40, t up to 100) trains like the spirals: the integral term scales with the span."""
+
     accepts = "real-valued curves (lotka_volterra, lorenz, spirals, from_file curves)"
     net_hparams: tuple[str, ...] = ()
 
@@ -167,15 +171,27 @@ class _CurveModel(Model):
     def fit(self, data: Dataset, *, epochs, lr, batch_size, seed, on_epoch=None, device=None, checkpointing=None,
             **extra):
         torch.manual_seed(seed)
+        mean, std = data.G.mean(axis=(0, 1)), data.G.std(axis=(0, 1))
+        self.hparams["norm_mean"], self.hparams["norm_std"] = mean.tolist(), np.where(std > 0, std, 1.0).tolist()
+        self.hparams["time_span"] = [float(data.t[0]), float(data.t[-1])]
         config = {k: self.hparams[k] for k in self.net_hparams}
         self.net = self.make_net(dim=data.G.shape[-1], **config)
-        return ie_common.fit_ie_model(self.net, data.G, data.t, context=self.hparams["context"], epochs=epochs,
-                                     lr=lr, batch_size=batch_size, seed=seed, on_epoch=on_epoch, device=device,
-                                     checkpointing=checkpointing, **extra)
+        return ie_common.fit_ie_model(self.net, self.normalise(data.G), self.unit_time(data.t),
+                                     context=self.hparams["context"],
+                                     epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, on_epoch=on_epoch,
+                                     device=device, checkpointing=checkpointing, **extra)
+
+    def normalise(self, y):
+        return (y - np.asarray(self.hparams["norm_mean"])) / np.asarray(self.hparams["norm_std"])
+
+    def unit_time(self, t):
+        t0, t1 = self.hparams["time_span"]
+        return (np.asarray(t) - t0) / (t1 - t0)
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None):
         context = G_known.shape[1]
-        pred = ie_common.predict(self.net, G_known, t, context)
+        pred = ie_common.predict(self.net, self.normalise(G_known), self.unit_time(t), context)
+        pred = pred * np.asarray(self.hparams["norm_std"]) + np.asarray(self.hparams["norm_mean"])
         pred[:, :context] = G_known
         return pred
 
@@ -200,10 +216,11 @@ class ANIEModel(_CurveModel):
         return anie_mod.ANIE(**config)
 
     def attention_maps(self, G_known, t):
-        dtype = next(self.net.parameters()).dtype
+        param = next(self.net.parameters())
+        as_tensor = lambda a: torch.as_tensor(a, dtype=param.dtype, device=param.device)  # noqa: E731
         with torch.no_grad():
-            maps = self.net.attention_maps(torch.as_tensor(G_known, dtype=dtype), torch.as_tensor(t, dtype=dtype))
-        return [m.numpy() for m in maps]
+            maps = self.net.attention_maps(as_tensor(self.normalise(G_known)), as_tensor(self.unit_time(t)))
+        return [m.cpu().numpy() for m in maps]
 
 
 MODELS: dict[str, type[Model]] = {m.name: m for m in

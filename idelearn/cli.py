@@ -20,6 +20,7 @@ CONFIG_MODULE = "idelearn.conf"
 # Hydra flags that print information instead of running the command
 INFO_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--resolve", "--shell-completion", "-sc")
 MULTIRUN_FLAGS = ("-m", "--multirun")
+GROUPS = ("dataset", "solver", "model", "trainer", "device")  # config nodes that are schema objects
 
 
 def usage() -> str:
@@ -54,37 +55,98 @@ def compose_error_line(exc: BaseException) -> str:
     return " <- ".join(dict.fromkeys(parts))
 
 
-def precheck(command: str, overrides: list[str]) -> None:
-    """Compose the config once up front so bad overrides fail with exit 2, not a Hydra traceback."""
+def sweep_checks(overrides: list[str]) -> list[list[str]]:
+    """Override lists that cover every value of a sweep (`key=a,b,c`) once: each value with the others' first.
+
+    Checking these costs one composition per value rather than one per job of the sweep.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    choices = []
+    for text, override in zip(overrides, parsed):
+        values = [text]
+        if override.is_sweep_override():
+            key = text.split("=", 1)[0]
+            try:
+                values = [f"{key}={v}" for v in override.sweep_string_iterator()]
+            except Exception:  # a sweep Hydra expands later (e.g. glob): leave it to Hydra
+                values = []
+        choices.append(values)
+    base = [values[0] for values in choices if values]
+    combos = [base]
+    index = 0
+    for values in choices:
+        if not values:
+            continue
+        combos += [base[:index] + [v] + base[index + 1:] for v in values[1:]]
+        index += 1
+    return combos
+
+
+def precheck(command: str, overrides: list[str], multirun: bool = False) -> None:
+    """Compose the config up front so bad overrides fail with exit 2, not a Hydra traceback.
+
+    For a sweep (-m), every value of every swept key is checked before any job starts.
+    """
     from hydra import compose, initialize_config_module
+
+    from . import config
 
     plain = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
     try:
+        combos = sweep_checks(plain) if multirun else [plain]
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-            compose(config_name=command, overrides=plain)
+            for combo in combos:
+                cfg = compose(config_name=command, overrides=combo)
+                for group in GROUPS:  # value checks (dt > 0, ...) of the schemas, before any job starts
+                    if cfg.get(group) is not None:
+                        config.to_object(cfg[group])
     except Exception as exc:  # any composition failure is an input error here
         fail(compose_error_line(exc))
 
 
+def input_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input once Hydra has composed the config (e.g. a missing `???` value)."""
+    from omegaconf.errors import MissingMandatoryValue, ValidationError
+
+    from .errors import UserError
+
+    return UserError, MissingMandatoryValue, ValidationError
+
+
 def run_command(command: str, overrides: list[str]) -> None:
     import hydra
+    from hydra.core.global_hydra import GlobalHydra
 
     from . import config
-    from .errors import UserError
+    from .errors import RunFailure
 
     config.register()
     module = importlib.import_module(f"idelearn.commands.{command}")
-    if not any(a in INFO_FLAGS or a in MULTIRUN_FLAGS or a.startswith("--") for a in overrides):
-        precheck(command, overrides)
+    multirun = any(a in MULTIRUN_FLAGS for a in overrides)
+    if not any(a in INFO_FLAGS or a.startswith("--") and a not in MULTIRUN_FLAGS for a in overrides):
+        precheck(command, [a for a in overrides if a not in MULTIRUN_FLAGS], multirun)
+    errors = input_errors()
 
     def task(cfg) -> None:
         try:
             module.run(cfg)
-        except UserError as exc:
-            fail(str(exc))
+        except errors as exc:
+            fail(compose_error_line(exc) if not isinstance(exc, errors[0]) else str(exc))
+        except RunFailure as exc:  # the run itself failed (a blow-up, a diverging training): exit 1
+            print(f"idelearn: failed: {exc}", file=sys.stderr)
+            sys.exit(1)
 
+    # hydra.main reads sys.argv; restore it and Hydra's global state afterwards, so that
+    # main() can be called again in the same process (tests, notebooks)
+    saved_argv = sys.argv
     sys.argv = [f"idelearn {command}", *overrides]
-    hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name=command)(task)()
+    try:
+        hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name=command)(task)()
+    finally:
+        sys.argv = saved_argv
+        GlobalHydra.instance().clear()
 
 
 def main(argv: list[str] | None = None) -> None:

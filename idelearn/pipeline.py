@@ -14,11 +14,13 @@ from . import __version__
 from .config import DATASETS, FromRunConfig, dataset_config, expected_n_traj
 from .data.cache import cached
 from .data.dataset import Dataset
+from .data.ide_datasets import PartialSolution
 from .data.io import load_curves
 from .errors import RunFailure, UserError
 from .models.registry import MODELS, Incompatible, Model
 from .models.training import Checkpointing, NonFiniteError, ResumeMismatch
 from .report import metrics as M
+from .solvers.multistep import BlowUpError
 
 
 def enum_free(values: dict) -> dict:
@@ -168,15 +170,15 @@ def load_checkpoint(path: Path) -> dict:
             warnings.simplefilter("ignore")
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # weights_only refused a global: the file would run code
-        raise UserError(f"{where}: refused to load: it contains pickled Python objects beyond tensors and "
-                        "plain data (an idelearn model.pt holds only those)") from None
+        raise UserError(f"{where}: not a loadable idelearn checkpoint: it contains pickled Python objects "
+                        "beyond tensors and plain data (refused; nothing was run)") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile) as exc:
         size = path.stat().st_size
-        raise UserError(f"{where}: truncated or corrupt ({size} bytes; expected a torch checkpoint "
-                        f"written by idelearn train; {type(exc).__name__})") from None
+        raise UserError(f"{where}: not a loadable idelearn checkpoint: truncated or corrupt ({size} bytes; "
+                        f"expected a torch file written by idelearn train; {type(exc).__name__})") from None
     except Exception as exc:  # anything else that is not a torch file
-        raise UserError(f"{where}: not a torch checkpoint (expected a model.pt written by idelearn train; "
-                        f"{type(exc).__name__})") from None
+        raise UserError(f"{where}: not a loadable idelearn checkpoint: not a torch file (expected a model.pt "
+                        f"written by idelearn train; {type(exc).__name__})") from None
     if not isinstance(ckpt, dict):
         raise UserError(f"{where}: expected a dict checkpoint ({', '.join(CHECKPOINT_KEYS)}), "
                         f"got {type(ckpt).__name__}")
@@ -216,17 +218,40 @@ class Prediction:
     params: np.ndarray
     wall_s: float
     kind: str
+    n_good: int | None = None  # nodes before the prediction blew up (None: all)
+
+    @property
+    def partial(self) -> bool:
+        return self.n_good is not None and self.n_good < len(self.t)
 
     def metrics(self) -> dict:
-        pred, true = self.G_pred[:, self.split:], self.G_true[:, self.split:]
+        end = self.n_good if self.partial else len(self.t)
+        pred, true = self.G_pred[:, self.split:end], self.G_true[:, self.split:end]
         n_steps = max(1, (len(self.t) - self.split) * len(self.G_pred))
         out = {"rel_l2": M.rel_l2(pred, true), "max_abs": M.max_abs(pred, true), "wall_s": self.wall_s,
                "us_per_step": 1e6 * self.wall_s / n_steps, "n_traj": int(len(self.G_pred)),
                "t_known": float(self.t[self.split - 1]), "t_final": float(self.t[-1])}
+        if self.partial:
+            out.update(partial=True, t_reached=float(self.t[end - 1]))
         if self.kind != "ide":
             out.update(r2=M.r2(pred, true), r2_paper=M.r2_paper(pred, true), context=int(self.split),
                        mae_per_time=M.mae_per_time(pred, true).tolist())
         return out
+
+
+def guard(model: Model, G_known: np.ndarray, t: np.ndarray, max_abs: float, **inputs) -> tuple[np.ndarray, int]:
+    """Run model.extrapolate; return the prediction and the number of nodes before it blew up
+    (|G| > max_abs or non-finite anywhere in the batch). Nodes after that are NaN."""
+    try:
+        G = model.extrapolate(G_known, t, **inputs)
+    except BlowUpError as exc:  # the stepper stopped early: keep what it had
+        G = np.full((len(G_known), len(t)) + G_known.shape[2:], np.nan, dtype=exc.G.dtype)
+        G[:, : exc.G.shape[1]] = exc.G
+    size = np.abs(G).reshape(G.shape[0], G.shape[1], -1).max(axis=(0, 2))
+    bad = ~(np.isfinite(size) & (size <= max_abs))
+    n_good = int(np.argmax(bad)) if bad.any() else len(t)
+    G[:, n_good:] = np.nan
+    return G, n_good
 
 
 def ide_target(trained: dict, changes: dict):
@@ -272,15 +297,20 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
         keys = ", ".join(f"dataset.{k}" for k in changes) or "dataset"
         raise UserError(f"{keys}: gives {'x'.join(map(str, given))} matrices, but the model was trained on "
                         f"{'x'.join(map(str, expected))} ({trained['config']['name']} data)")
-    reference = single.generate(solver_spec)
+    try:
+        reference = single.generate(solver_spec)
+    except PartialSolution as exc:
+        raise RunFailure(f"the reference solution {exc}; choose a smaller t_final") from None
     n_known = int(round(t_train / single.dt)) + 1
     start = time.perf_counter()
-    G_pred = model.extrapolate(reference.G[:, :n_known], reference.t, F=problem.F, I_known=reference.I[:, :n_known])
+    G_pred, n_good = guard(model, reference.G[:, :n_known], reference.t, solver_spec.max_abs, F=problem.F,
+                           I_known=reference.I[:, :n_known])
     wall = time.perf_counter() - start
-    return Prediction(reference.t, G_pred, reference.G, n_known, reference.params, wall, "ide")
+    return Prediction(reference.t, G_pred, reference.G, n_known, reference.params, wall, "ide", n_good)
 
 
-def extrapolate_curves(model: Model, trained: dict, target: FromRunConfig, context: int | None) -> Prediction:
+def extrapolate_curves(model: Model, trained: dict, target: FromRunConfig, context: int | None,
+                       max_abs: float = 1e6) -> Prediction:
     """Given the first `context` points of unseen curves, predict the rest."""
     context = context if context is not None else model.hparams.get("context", 20)
     dim = trained["shape"][0]
@@ -303,9 +333,9 @@ def extrapolate_curves(model: Model, trained: dict, target: FromRunConfig, conte
         raise UserError(f"context: must be in 1..{len(curves.t) - 1} (the curves have {len(curves.t)} points), "
                         f"got {context}")
     start = time.perf_counter()
-    G_pred = model.extrapolate(curves.G[:, :context], curves.t)
+    G_pred, n_good = guard(model, curves.G[:, :context], curves.t, max_abs)
     wall = time.perf_counter() - start
-    return Prediction(curves.t, G_pred, curves.G, context, curves.params, wall, "trajectory")
+    return Prediction(curves.t, G_pred, curves.G, context, curves.params, wall, "trajectory", n_good)
 
 
 def default_dataset(model_cfg):

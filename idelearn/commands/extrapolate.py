@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import pipeline
 from ..config import FromRunConfig, to_object
-from ..errors import UserError
+from ..errors import RunFailure, UserError
 from ..report.plots import plot_attention, plot_curves, plot_extrapolation
 from .common import limit_threads, log, run_dir, write_json
 
@@ -27,7 +27,6 @@ def run(cfg) -> None:
     target = to_object(cfg.dataset)
     if not isinstance(target, FromRunConfig):  # dataset=from_file
         target = FromRunConfig(path=target.path, t_final=target.t_final)
-    log.info("extrapolating %s from %s", ckpt["model"], ckpt_path)
 
     if trained["kind"] == "ide":
         if target.path is not None:
@@ -35,8 +34,9 @@ def run(cfg) -> None:
         prediction = pipeline.extrapolate_ide(model, trained, target.changes(), cfg.t_final,
                                               to_object(cfg.solver).spec())
     else:
-        prediction = pipeline.extrapolate_curves(model, trained, target, cfg.context)
+        prediction = pipeline.extrapolate_curves(model, trained, target, cfg.context, to_object(cfg.solver).max_abs)
 
+    log.info("extrapolated %s from %s", ckpt["model"], ckpt_path)
     metrics = {"model": ckpt["model"], "run": str(ckpt_path), **prediction.metrics()}
     p = prediction
     np.savez(out / "prediction.npz", t=p.t, G_pred=p.G_pred, G_true=p.G_true, params=p.params)
@@ -48,5 +48,8 @@ def run(cfg) -> None:
         plot_curves(p.t, p.G_pred, p.G_true, p.split, figure, title=f"{ckpt['model']}: r2 = {metrics['r2']:.3f}")
         if hasattr(model, "attention_maps"):
             plot_attention(model.attention_maps(p.G_true[:1, :p.split], p.t), out / "attention.png")
+    if prediction.partial:  # results so far are saved and marked partial; the run itself failed
+        raise RunFailure(f"the prediction blew up (|G| > solver.max_abs or not finite) after t = "
+                         f"{metrics['t_reached']:.6g}; partial results (metrics.json: partial) are in {out}")
     log.info("rel_l2 = %.4g over t in (%.4g, %.4g]%s; wrote %s", metrics["rel_l2"], metrics["t_known"],
              metrics["t_final"], f", r2 = {metrics['r2']:.4f}" if "r2" in metrics else "", figure)

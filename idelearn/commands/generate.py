@@ -8,7 +8,7 @@ from ..data.io import save_dataset
 from ..errors import RunFailure
 from ..report.plots import plot_dataset
 from ..report.progress import progress
-from .common import limit_threads, log, run_dir
+from .common import limit_threads, log, parallel_job, run_dir
 
 
 def run(cfg) -> None:
@@ -19,7 +19,7 @@ def run(cfg) -> None:
     n_nodes = round(dataset.t_final / dataset.dt) + 1 if hasattr(dataset, "dt") else 1
     log.info("generating %s (%s) into %s", dataset.name, solver.name.value, out)
     try:
-        with progress(f"solving {dataset.name}", total=n_nodes) as update:
+        with progress(f"solving {dataset.name}", total=n_nodes, bar=not parallel_job()) as update:
             data = dataset.generate(solver.spec(), update)
     except PartialSolution as exc:  # keep what was solved, marked partial, and fail
         save_dataset(exc.data, out)

@@ -42,7 +42,7 @@ class Dataset:
     def dt(self) -> float:
         return float(self.t[1] - self.t[0])
 
-    def select(self, idx) -> "Dataset":
+    def select(self, idx) -> Dataset:
         """A dataset holding only the trajectories `idx` (same grid and metadata)."""
         idx = np.atleast_1d(np.asarray(idx))
         return Dataset(

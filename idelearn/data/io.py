@@ -1,6 +1,8 @@
 """Dataset files: `dataset.npz` (arrays) + `dataset.json` (metadata).
 
-Loaded without executing code (allow_pickle=False). Writes go to a temporary
+Loaded without executing code (allow_pickle=False): a file holding pickled
+objects is refused, and so is a truncated or malformed one, with one line that
+names the file, what was expected and what was found. Writes go to a temporary
 file and are renamed into place, so a crash never leaves a half-written file.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -50,51 +53,111 @@ def save_dataset(data: Dataset, run_dir: Path) -> Path:
     return npz
 
 
-def load_dataset(path) -> Dataset:
-    """Load dataset.npz (with dataset.json beside it when present)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "dataset.npz"
-    if not path.exists():
-        raise UserError(f"dataset file not found: {path}")
+def _prefix(key: str | None, path: Path) -> str:
+    return f"{key}: {path}" if key else str(path)
+
+
+def _read_npz(path: Path, where: str) -> dict:
+    """All arrays of an .npz archive, refusing pickles and unreadable files in one line."""
     try:
         with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except ValueError as e:  # object arrays need pickle: refuse them
-        raise UserError(f"{path}: refused to load (contains pickled objects): {e}") from None
-    except Exception as e:
-        raise UserError(f"{path}: not a readable .npz file ({type(e).__name__}: {e})") from None
+            if not isinstance(f, np.lib.npyio.NpzFile):
+                raise UserError(f"{where}: expected an .npz archive (t, G, params), got a single .npy array")
+            return {k: f[k] for k in f.files}
+    except UserError:
+        raise
+    except ValueError as e:
+        if "pickle" in str(e).lower():  # object arrays, or a plain pickle renamed .npz
+            raise UserError(f"{where}: refused to load: it contains pickled Python objects "
+                            "(idelearn files hold numeric arrays only)") from None
+        raise UserError(f"{where}: not a valid .npz archive ({e})") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        size = path.stat().st_size if path.exists() else 0
+        raise UserError(f"{where}: truncated or not an .npz archive ({size} bytes; "
+                        f"{type(e).__name__}: {e})") from None
+
+
+def check_arrays(arrays: dict, where: str) -> None:
+    """Shapes and dtypes of the dataset contract (README: Usage), named on failure."""
     missing = [k for k in REQUIRED if k not in arrays]
     if missing:
-        raise UserError(f"{path}: missing array(s) {missing}")
+        raise UserError(f"{where}: missing array(s) {', '.join(missing)} (expected {', '.join(REQUIRED)}; "
+                        f"the file has {', '.join(sorted(arrays)) or 'none'})")
+    for key, value in arrays.items():
+        if not np.issubdtype(value.dtype, np.number):
+            raise UserError(f"{where}: array {key} has dtype {value.dtype}, expected numbers")
+    t, G, params = arrays["t"], arrays["G"], arrays["params"]
+    if t.ndim != 1 or len(t) < 2:
+        raise UserError(f"{where}: t must be a 1-D time grid of >= 2 nodes, got shape {t.shape}")
+    if G.ndim not in (3, 4) or G.shape[1] != len(t):
+        raise UserError(f"{where}: G must be (n_traj, n_t={len(t)}, dim) or (n_traj, n_t={len(t)}, d, m), "
+                        f"got shape {G.shape}")
+    if params.ndim != 2 or params.shape[0] != G.shape[0]:
+        raise UserError(f"{where}: params must be (n_traj={G.shape[0]}, k), got shape {params.shape}")
+    if "I" in arrays and arrays["I"].shape != G.shape:
+        raise UserError(f"{where}: I has shape {arrays['I'].shape}, expected G's shape {G.shape}")
+
+
+def load_dataset(path, key: str | None = None) -> Dataset:
+    """Load dataset.npz (with dataset.json beside it when present).
+
+    `key` (e.g. "dataset.path") prefixes error messages, naming the config key that gave the file.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / "dataset.npz"
+    where = _prefix(key, path)
+    if not path.exists():
+        raise UserError(f"{where}: file not found")
+    arrays = _read_npz(path, where)
+    check_arrays(arrays, where)
     meta_path = path.with_suffix(".json")
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    try:
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    except (OSError, ValueError) as e:
+        raise UserError(f"{meta_path}: not a readable JSON file ({type(e).__name__})") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"{meta_path}: expected a JSON object, got {type(meta).__name__}")
     names = meta.get("param_names") or [f"p{i}" for i in range(arrays["params"].shape[1])]
+    if len(names) != arrays["params"].shape[1]:
+        names = [f"p{i}" for i in range(arrays["params"].shape[1])]
     return Dataset(t=arrays["t"], G=arrays["G"], params=arrays["params"], param_names=names,
                    I=arrays.get("I"), meta=meta)
 
 
-def load_curves(path, t_final: float = 1.0) -> Dataset:
+def load_curves(path, t_final: float = 1.0, key: str = "dataset.path") -> Dataset:
     """Curves for curve models: an idelearn dataset.npz, or an .npy array (n_curves, n_t, dim).
 
-    An .npy file stores no times: t = linspace(0, t_final, n_t).
+    An .npy file stores no times: t = linspace(0, t_final, n_t). Curves must be finite.
     """
     path = Path(path).expanduser()
-    if path.suffix == ".npz" or path.is_dir():
-        return load_dataset(path)
+    where = _prefix(key, path)
     if not path.exists():
-        raise UserError(f"dataset.path: file not found: {path}")
+        raise UserError(f"{where}: file not found")
+    if path.suffix == ".npz" or path.is_dir() or zipfile.is_zipfile(path):
+        data = load_dataset(path, key)
+        if not (np.isfinite(data.G).all() and np.isfinite(data.t).all()):
+            raise UserError(f"{where}: contains NaN or inf")
+        return data
     try:
         curves = np.load(path, allow_pickle=False)
     except ValueError as e:
-        raise UserError(f"dataset.path: {path}: refused to load (contains pickled objects): {e}") from None
-    except Exception as e:
-        raise UserError(f"dataset.path: {path}: not a readable .npy file ({type(e).__name__})") from None
+        if "pickle" in str(e).lower():
+            raise UserError(f"{where}: refused to load: it contains pickled Python objects "
+                            "(expected a numeric .npy array)") from None
+        raise UserError(f"{where}: not a valid .npy file ({e})") from None
+    except (EOFError, OSError) as e:
+        raise UserError(f"{where}: truncated or not an .npy file ({type(e).__name__})") from None
     if curves.ndim != 3 or not np.issubdtype(curves.dtype, np.number):
-        raise UserError(f"dataset.path: {path}: expected a numeric array (n_curves, n_t, dim), got {curves.shape}")
+        raise UserError(f"{where}: expected a numeric array (n_curves, n_t, dim), got {curves.dtype} "
+                        f"of shape {curves.shape}")
+    if np.iscomplexobj(curves):
+        raise UserError(f"{where}: expected real curves, got {curves.dtype}")
+    if curves.shape[0] < 1 or curves.shape[1] < 2 or curves.shape[2] < 1:
+        raise UserError(f"{where}: expected >= 1 curve of >= 2 points, got shape {curves.shape}")
     curves = curves.astype(np.float64)
     if not np.isfinite(curves).all():
-        raise UserError(f"dataset.path: {path}: contains NaN or inf")
+        raise UserError(f"{where}: contains NaN or inf")
     n, n_t, _ = curves.shape
     meta = {"equation": "from_file", "path": str(path.resolve()), "kind": "trajectory"}
     return Dataset(t=np.linspace(0.0, t_final, n_t), G=curves, params=np.arange(n, dtype=float)[:, None],

@@ -82,6 +82,7 @@ def lotka_volterra(n_traj: int = 100, n_t: int = 100, t_final: float = 15.0, see
         "seed": seed,
         "t_final": float(t_final),
         "n_t": n_t,
-        "solver": f"scipy solve_ivp DOP853 in log variables, all curves as one system, rtol={rtol:g}, atol={atol:g} per component",
+        "solver": (f"scipy solve_ivp DOP853 in log variables, all curves as one system, rtol={rtol:g}, "
+                   f"atol={atol:g} per component"),
     }
     return Dataset(t=t, G=G, params=params, param_names=list(PARAM_NAMES), meta=meta)

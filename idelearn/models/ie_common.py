@@ -10,7 +10,7 @@ exactly as observed and the learned dynamics continue from them.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -38,7 +38,7 @@ def fixed_point(
     iterate), so a small `max_iter` keeps training cheap.
     """
     y = y0
-    for k in range(1, max_iter + 1):
+    for k in range(1, max_iter + 1):  # noqa: B007 (k is returned: the iterations done)
         y_new = (1.0 - smoothing) * y + smoothing * T(y)
         change = (torch.linalg.vector_norm(y_new - y) / torch.linalg.vector_norm(y).clamp_min(1e-12)).item()
         y = y_new

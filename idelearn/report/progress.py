@@ -19,13 +19,14 @@ def console_log_handler() -> logging.Handler:
 
 
 @contextmanager
-def progress(description: str, total: int, every_s: float = 10.0):
+def progress(description: str, total: int, every_s: float = 10.0, bar: bool = True):
     """Yield a callback `update(n_done)`.
 
-    On a terminal: a rich progress bar. Otherwise (CI, files, parallel jobs):
-    a log line at most every `every_s` seconds, so logs stay readable.
+    On a terminal (and `bar`): a rich progress bar. Otherwise (CI, files, parallel
+    jobs, whose workers may share the terminal): a log line at most every
+    `every_s` seconds, so logs stay readable.
     """
-    if sys.stderr.isatty():
+    if bar and sys.stderr.isatty():
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),

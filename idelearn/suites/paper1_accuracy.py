@@ -8,8 +8,7 @@ part only.
 from __future__ import annotations
 
 from .. import pipeline
-from ..config import (MODEL_CONFIGS, DysonConfig, DysonMultiConfig, MatrixIDEConfig, MatrixIDEMultiConfig,
-                      TrainerConfig)
+from ..config import MODEL_CONFIGS, DysonConfig, DysonMultiConfig, MatrixIDEConfig, MatrixIDEMultiConfig, TrainerConfig
 from ..data.ide_datasets import SolverSpec
 from ..errors import RunFailure
 from ..report.plots import plot_extrapolation

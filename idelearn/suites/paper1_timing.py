@@ -76,7 +76,7 @@ def per_step_costs(sizes, steps, repeats: int = 200) -> list[dict]:
 
 
 def run(cfg, report, log) -> None:
-    report.heading("paper1_timing: time to produce G(t) up to T (Dyson, h = %g, c = %g)" % (cfg.h, cfg.c))
+    report.heading(f"paper1_timing: time to produce G(t) up to T (Dyson, h = {cfg.h:g}, c = {cfg.c:g})")
     H = np.array([[cfg.h]], dtype=complex)
     trainer = TrainerConfig(cache_dir=cfg.cache_dir)
     model, t_train, origin = learned_model(cfg, trainer, log)

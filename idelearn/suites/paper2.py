@@ -7,8 +7,15 @@ from pathlib import Path
 import numpy as np
 
 from .. import pipeline
-from ..config import (MODEL_CONFIGS, FromFileConfig, FromRunConfig, LorenzConfig, LotkaVolterraConfig,
-                      SpiralsConfig, TrainerConfig)
+from ..config import (
+    MODEL_CONFIGS,
+    FromFileConfig,
+    FromRunConfig,
+    LorenzConfig,
+    LotkaVolterraConfig,
+    SpiralsConfig,
+    TrainerConfig,
+)
 from ..data.ide_datasets import SolverSpec
 from ..errors import RunFailure
 from ..report.plots import plot_curves
@@ -94,7 +101,7 @@ def run(cfg, report, log) -> None:
                         "paper_reports_r2": PAPER_R2.get(name), "rel_l2": m["rel_l2"], "train_s": trained.wall_s,
                         "epochs": model_cfg.epochs, "figure": fig.name})
         log.info("paper2 spirals %s: r2 = %.3f (paper measure %.3f)", name, m["r2"], m["r2_paper"])
-    report.heading("Table 5: unseen spirals given the first %d points" % cfg.context, 3)
+    report.heading(f"Table 5: unseen spirals given the first {cfg.context} points", 3)
     report.text(f"Data: {source}; trained on the first {cfg.spirals_n_train} curves, tested on the rest. `r2`: the "
                 "coefficient of determination per curve and coordinate over the predicted points, averaged; "
                 "`r2_paper_measure`: the authors' measure (squared Pearson correlation of the flattened curve). "

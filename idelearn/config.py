@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar, List, Optional
+from typing import Any, ClassVar
 
 import numpy as np
 from hydra.core.config_store import ConfigStore
@@ -76,8 +76,8 @@ class DysonConfig:
     kind: ClassVar[str] = "ide"
     name: str = "dyson"
     h: float = -1.0
-    H: Optional[Any] = None  # nested list: real part of a Hermitian matrix; overrides h
-    H_imag: Optional[Any] = None
+    H: Any | None = None  # nested list: real part of a Hermitian matrix; overrides h
+    H_imag: Any | None = None
     c: float = 1.0
     t_final: float = 10.0
     dt: float = 0.01
@@ -178,10 +178,10 @@ class MatrixIDEConfig:
 class MatrixIDEMultiConfig:
     kind: ClassVar[str] = "ide"
     name: str = "matrix_ide_multi"
-    alpha_values: List[Any] = field(default_factory=lambda: list(range(1, 21)))
-    sigma_values: List[Any] = field(default_factory=lambda: [1, 2, 3, 4, 5])
+    alpha_values: list[Any] = field(default_factory=lambda: list(range(1, 21)))
+    sigma_values: list[Any] = field(default_factory=lambda: [1, 2, 3, 4, 5])
     beta: float = 1.0
-    n_traj: Optional[int] = None  # a seeded random subset of the grid; None = the whole grid
+    n_traj: int | None = None  # a seeded random subset of the grid; None = the whole grid
     seed: int = 0
     memory_sign: float = -1.0
     cosine: Cosine = Cosine.matrix
@@ -254,7 +254,7 @@ class SpiralsConfig(CurvesConfig):
 class FromFileConfig:
     """Curves or a dataset from a file: dataset.npz (idelearn's format) or an .npy array (n, n_t, dim)."""
 
-    kind: ClassVar[Optional[str]] = None  # known once the file is read
+    kind: ClassVar[str | None] = None  # known once the file is read
     name: str = "from_file"
     path: str = MISSING
     t_final: float = 1.0  # time span for arrays that store no `t`
@@ -273,15 +273,15 @@ class FromRunConfig:
     """extrapolate only: the training run's dataset, with these keys changed (None = keep)."""
 
     name: str = "from_run"
-    h: Optional[float] = None
-    H: Optional[Any] = None
-    H_imag: Optional[Any] = None
-    c: Optional[float] = None
-    alpha1: Optional[float] = None
-    alpha2: Optional[float] = None
-    sigma: Optional[float] = None
-    beta: Optional[float] = None
-    path: Optional[str] = None  # unseen curves for curve models (.npy or dataset.npz)
+    h: float | None = None
+    H: Any | None = None
+    H_imag: Any | None = None
+    c: float | None = None
+    alpha1: float | None = None
+    alpha2: float | None = None
+    sigma: float | None = None
+    beta: float | None = None
+    path: str | None = None  # unseen curves for curve models (.npy or dataset.npz)
     t_final: float = 1.0  # time span for curve arrays that store no `t`
 
     def changes(self) -> dict:
@@ -301,7 +301,7 @@ DATASETS = {
 }
 
 
-def expected_n_traj(dataset) -> Optional[int]:
+def expected_n_traj(dataset) -> int | None:
     """How many trajectories a dataset config will produce (None: unknown before loading)."""
     if isinstance(dataset, (DysonConfig, MatrixIDEConfig)):
         return 1
@@ -462,7 +462,7 @@ class NIEConfig(ModelConfigBase):
     epochs: int = 120
     lr: float = 3e-3
     batch_size: int = 25
-    lr_final: Optional[float] = 1e-5
+    lr_final: float | None = 1e-5
     fit_extra: ClassVar[tuple] = ("lr_final",)
 
     def __post_init__(self):
@@ -487,7 +487,7 @@ class ANIEConfig(ModelConfigBase):
     epochs: int = 100
     lr: float = 1e-3
     batch_size: int = 25
-    lr_final: Optional[float] = 1e-5
+    lr_final: float | None = 1e-5
     fit_extra: ClassVar[tuple] = ("lr_final",)
 
     def __post_init__(self):
@@ -503,7 +503,7 @@ MODEL_CONFIGS = {c.name: c for c in (LSTMOperatorConfig, DirectRNNConfig, DMDCon
 @dataclass
 class TrainerConfig:
     seed: int = 0
-    n_train: Optional[int] = None  # curve data: the first n_train curves train, the rest are held out
+    n_train: int | None = None  # curve data: the first n_train curves train, the rest are held out
     train_fraction: float = 0.5  # curve data, when n_train is None
     log_every: int = 50  # epochs between log lines
     cache_dir: str = "outputs/cache"  # generated datasets are cached here by config hash
@@ -531,27 +531,27 @@ class GenerateConfig:
 @dataclass
 class Paper1TimingSuite:
     name: str = "paper1_timing"
-    horizons: List[float] = field(default_factory=lambda: [20.0, 40.0, 80.0, 160.0])
+    horizons: list[float] = field(default_factory=lambda: [20.0, 40.0, 80.0, 160.0])
     dt: float = 0.01
     h: float = -1.0
     c: float = 1.0
     t_train: float = 10.0
-    run: Optional[str] = None  # an lstm_operator train run to time; None = train a quick one here
+    run: str | None = None  # an lstm_operator train run to time; None = train a quick one here
     train_epochs: int = 200  # the quick model (its speed, not its accuracy, is what is timed)
     fe_max_horizon: float = 160.0  # the O(n²) FE + Simpson baseline runs up to this T
-    coarse_steps: List[float] = field(default_factory=lambda: [0.2, 0.1, 0.08, 0.05, 0.04, 0.025, 0.02])
+    coarse_steps: list[float] = field(default_factory=lambda: [0.2, 0.1, 0.08, 0.05, 0.04, 0.025, 0.02])
     tolerance: float = 1e-8
     reference_order: int = 8
-    matrix_sizes: List[int] = field(default_factory=lambda: [1, 2, 4, 8, 16])
-    cost_steps: List[int] = field(default_factory=lambda: [4000, 16000])  # the two solves the cost model is fitted on
+    matrix_sizes: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16])
+    cost_steps: list[int] = field(default_factory=lambda: [4000, 16000])  # the two solves the cost model is fitted on
     cache_dir: str = "outputs/cache"
 
 
 @dataclass
 class Paper1AccuracySuite:
     name: str = "paper1_accuracy"
-    lstm_epochs: Optional[int] = None  # None: the model's CPU default
-    direct_rnn_epochs: Optional[int] = None
+    lstm_epochs: int | None = None  # None: the model's CPU default
+    direct_rnn_epochs: int | None = None
     dyson_t_train: float = 10.0
     dyson_t_final: float = 40.0
     dyson_multi_n_traj: int = 100
@@ -559,7 +559,7 @@ class Paper1AccuracySuite:
     matrix_t_final: float = 120.0
     matrix_multi_n_traj: int = 100
     reference_order: int = 8
-    only: Optional[List[str]] = None  # run only these models
+    only: list[str] | None = None  # run only these models
     cache_dir: str = "outputs/cache"
 
 
@@ -568,9 +568,9 @@ class Paper2Suite:
     name: str = "paper2"
     timing_epochs: int = 5
     timing_n_traj: int = 100
-    direct_rnn_epochs: Optional[int] = None
-    nie_epochs: Optional[int] = None
-    anie_epochs: Optional[int] = None
+    direct_rnn_epochs: int | None = None
+    nie_epochs: int | None = None
+    anie_epochs: int | None = None
     spirals_path: str = "${oc.env:IDELEARN_SHARED,../shared}/data/ie_spirals_paper.npy"
     spirals_n_train: int = 250
     context: int = 20
@@ -610,9 +610,9 @@ class TrainConfig:
 
 @dataclass
 class ExtrapolateConfig:
-    run: Optional[str] = None  # a train run directory (or its model.pt); None = the latest
-    t_final: Optional[float] = None  # IDE models: extrapolate to this time (default: 4x the training window)
-    context: Optional[int] = None  # curve models: observed points given (default: the model's)
+    run: str | None = None  # a train run directory (or its model.pt); None = the latest
+    t_final: float | None = None  # IDE models: extrapolate to this time (default: 4x the training window)
+    context: int | None = None  # curve models: observed points given (default: the model's)
     dataset: Any = MISSING
     solver: SolverConfig = MISSING
     device: DeviceConfig = MISSING

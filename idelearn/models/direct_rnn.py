@@ -8,7 +8,7 @@ outputs are normalised by fixed per-feature scales (buffers), as in the paper.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

@@ -7,7 +7,7 @@ high orders (p = 8) carry no round-off from ill-conditioned Vandermonde solves.
 from __future__ import annotations
 
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 from math import comb
 
 import numpy as np
@@ -42,13 +42,13 @@ def interpolatory_weights(nodes, a, b) -> np.ndarray:
     return np.array([float(w) for w in _solve_exact(vander, moments)])
 
 
-@lru_cache(maxsize=None)
+@cache
 def adams_bashforth(order: int) -> np.ndarray:
     """β with G_{n+1} = G_n + h Σ_k β_k g_{n-k}, k = 0..order-1."""
     return interpolatory_weights([-k for k in range(order)], 0, 1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def adams_moulton(order: int) -> np.ndarray:
     """β with G_{n+1} = G_n + h Σ_k β_k g_{n+1-k}, k = 0..order-1 (order-p, p-1 step)."""
     return interpolatory_weights([1 - k for k in range(order)], 0, 1)
@@ -62,7 +62,7 @@ def _bernoulli(n: int) -> Fraction:
     return b[n]
 
 
-@lru_cache(maxsize=None)
+@cache
 def gregory_end_correction(order: int) -> np.ndarray:
     """δ_0..δ_{p-1}: the Gregory rule of order p on nodes 0..n (n ≥ p-1) is
 

@@ -234,7 +234,10 @@ class Prediction:
         if self.partial:
             out.update(partial=True, t_reached=float(self.t[end - 1]))
         if self.kind != "ide":
-            out.update(r2=M.r2(pred, true), r2_paper=M.r2_paper(pred, true), context=int(self.split),
+            # median beside the mean: a curve whose coordinate barely moves (a Lotka-Volterra population
+            # collapsing to ~0) has a near-zero variance and an r2 of any size
+            out.update(r2=M.r2(pred, true), r2_median=float(np.median(M.r2_per_curve(pred, true))),
+                       r2_paper=M.r2_paper(pred, true), context=int(self.split),
                        mae_per_time=M.mae_per_time(pred, true).tolist())
         return out
 

@@ -258,31 +258,24 @@ def guard(model: Model, G_known: np.ndarray, t: np.ndarray, max_abs: float, **in
 
 
 def ide_target(trained: dict, changes: dict):
-    """The single-trajectory dataset config to extrapolate: the training one with `changes` applied."""
+    """The single-trajectory dataset config to extrapolate: the training one with `changes` applied.
+
+    A key the training dataset does not have is named with both sides (what the model was trained
+    on, and which datasets do have that key).
+    """
     name = trained["config"]["name"]
     base = dataset_config(name, trained["config"])
     if hasattr(base, "single"):  # multi-trajectory training: start from its first trajectory
         base = base.single(dict(zip(trained["param_names"], trained["params"][0])))
     values = enum_free(base.__dict__)
-    for key, value in changes.items():
-        if key not in values:
-            raise UserError(f"dataset.{key}: not a parameter of {base.name} (the model was trained on {name})")
-        values[key] = value
-    return dataset_config(base.name, values)
-
-
-def check_changes(trained: dict, changes: dict):
-    """The training dataset's single-trajectory config; unknown `changes` keys are named with both sides."""
-    name = trained["config"]["name"]
-    base = ide_target(trained, {})
-    known = [k for k in base.__dict__ if k not in ("name", "t_final", "dt")]
+    known = [k for k in values if k not in ("name", "t_final", "dt")]
     for key in changes:
         if key not in known:
             owners = [n for n, schema in DATASETS.items() if key in getattr(schema, "__dataclass_fields__", {})]
             raise UserError(f"dataset.{key}: given, but the model was trained on {name} data "
                             f"(its parameters: {', '.join(known)})"
                             + (f"; {key} is a parameter of {', '.join(owners)}" if owners else ""))
-    return base
+    return dataset_config(base.name, {**values, **changes})
 
 
 def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float | None, solver_spec) -> Prediction:
@@ -291,7 +284,6 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
     t_final = t_final if t_final is not None else 4 * t_train
     if t_final <= t_train:
         raise UserError(f"t_final: must exceed the model's training horizon {t_train:g}, got {t_final:g}")
-    check_changes(trained, changes)
     single = ide_target(trained, changes)
     single.t_final = t_final
     problem = single.problem()

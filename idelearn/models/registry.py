@@ -93,10 +93,15 @@ class LSTMOperatorModel(Model):
     def extrapolate(self, G_known, t, *, F=None, I_known=None):
         if F is None:
             raise ValueError("lstm_operator extrapolation needs the streaming term F")
+        from . import fast_lstm  # here, not at the top: only this method of the file uses it
+
+        order, corrector, dt = self.hparams["ab_order"], self.hparams["corrector"], float(t[1] - t[0])
+        if fast_lstm.supported(self.net, corrector):
+            # Same maths as below in one fused loop (~15x faster per step); see fast_lstm.
+            G, _ = fast_lstm.adams_lstm(self.net, F, G_known, I_known, dt, len(t), order=order)
+            return G
         memory = lstm_mod.LearnedMemory(self.net)
-        order = self.hparams["ab_order"]
-        G, _ = adams_integrate(F, memory, G_known, I_known, float(t[1] - t[0]), len(t), order=order,
-                               corrector=self.hparams["corrector"])
+        G, _ = adams_integrate(F, memory, G_known, I_known, dt, len(t), order=order, corrector=corrector)
         return G
 
 

@@ -24,7 +24,7 @@ one in closed loop), and a closed-loop rollout loss (`rollout` > 0).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

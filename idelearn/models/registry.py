@@ -46,7 +46,7 @@ class Model:
                 "net_config": None if self.net is None else dict(self.net.config)}
 
     @classmethod
-    def restore(cls, ckpt: dict) -> "Model":
+    def restore(cls, ckpt: dict) -> Model:
         model = cls(**ckpt["hparams"])
         if ckpt.get("net_config") is not None:
             model.net = model.make_net(**ckpt["net_config"])
@@ -57,7 +57,7 @@ class Model:
     def make_net(self, **config):
         raise NotImplementedError
 
-    def to(self, device) -> "Model":
+    def to(self, device) -> Model:
         if self.net is not None:
             self.net.to(device)
         return self

@@ -6,10 +6,15 @@ import pytest
 import torch
 from scipy.special import jv
 
-from idelearn.models.direct_rnn import DirectRNN, fit_direct_rnn, rollout
 from idelearn.models import direct_rnn
+from idelearn.models.direct_rnn import DirectRNN, fit_direct_rnn, rollout
 from idelearn.models.lstm_operator import (
-    LearnedMemory, LSTMOperator, checkpoint, fit_lstm_operator, from_checkpoint, to_features,
+    LearnedMemory,
+    LSTMOperator,
+    checkpoint,
+    fit_lstm_operator,
+    from_checkpoint,
+    to_features,
 )
 
 H, DT = -1.0, 0.01

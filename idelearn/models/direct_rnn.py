@@ -108,11 +108,3 @@ def rollout(model: DirectRNN, G_known: np.ndarray, n_steps: int) -> np.ndarray:
     return from_features(torch.cat(out, 1).cpu().numpy(), shape)
 
 
-def checkpoint(model: DirectRNN) -> dict:
-    return {"config": dict(model.config), "state_dict": model.state_dict()}
-
-
-def from_checkpoint(ckpt: dict) -> DirectRNN:
-    model = DirectRNN(**ckpt["config"])
-    model.load_state_dict(ckpt["state_dict"])
-    return model.eval()

@@ -336,20 +336,6 @@ def fit_lstm_operator(
     return hist
 
 
-# -- checkpoints ---------------------------------------------------------------------
-
-
-def checkpoint(model: LSTMOperator) -> dict:
-    """{"config", "state_dict"}: enough to rebuild the model (torch.load(weights_only=True))."""
-    return {"config": dict(model.config), "state_dict": model.state_dict()}
-
-
-def from_checkpoint(ckpt: dict) -> LSTMOperator:
-    model = LSTMOperator(**ckpt["config"])
-    model.load_state_dict(ckpt["state_dict"])
-    return model.eval()
-
-
 # -- memory operator -----------------------------------------------------------------
 
 

@@ -6,16 +6,22 @@ import pytest
 import torch
 from scipy.special import jv
 
-from idelearn.models import direct_rnn
 from idelearn.models.direct_rnn import DirectRNN, fit_direct_rnn, rollout
 from idelearn.models.lstm_operator import (
     LearnedMemory,
     LSTMOperator,
-    checkpoint,
     fit_lstm_operator,
-    from_checkpoint,
     to_features,
 )
+from idelearn.models.registry import DirectRNNModel, LSTMOperatorModel
+
+
+def round_trip(wrapper_cls, net, path):
+    """Save a net the way `train` does (registry checkpoint) and rebuild it from the file alone."""
+    wrapper = wrapper_cls()
+    wrapper.net = net
+    torch.save(wrapper.checkpoint(), path)
+    return wrapper_cls.restore(torch.load(path, weights_only=True)).net
 
 H, DT = -1.0, 0.01
 
@@ -93,8 +99,7 @@ def test_learns_dyson_memory(trained):
 
 def test_checkpoint_round_trip(trained, tmp_path):
     model = trained[0]
-    torch.save(checkpoint(model), tmp_path / "model.pt")
-    rebuilt = from_checkpoint(torch.load(tmp_path / "model.pt", weights_only=True))
+    rebuilt = round_trip(LSTMOperatorModel, model, tmp_path / "model.pt")
     x = torch.from_numpy(to_features(trained[1]))
     with torch.no_grad():
         assert torch.equal(model(x)[0], rebuilt(x)[0])
@@ -125,8 +130,7 @@ def test_direct_rnn_round_trip_and_rollout(tmp_path):
     assert np.isfinite(hist["loss"]).all()
     G_pred = rollout(model, G[:, :150], 51)
     assert G_pred.shape == (1, 51, 1, 1) and np.isfinite(G_pred).all()
-    torch.save(direct_rnn.checkpoint(model), tmp_path / "d.pt")
-    rebuilt = direct_rnn.from_checkpoint(torch.load(tmp_path / "d.pt", weights_only=True))
+    rebuilt = round_trip(DirectRNNModel, model, tmp_path / "d.pt")
     np.testing.assert_array_equal(rollout(rebuilt, G[:, :150], 51), G_pred)
 
 
@@ -148,8 +152,7 @@ def test_filter_path_steps_like_forward_and_round_trips(tmp_path):
         np.testing.assert_allclose(to_features(I_n), whole[:, n], rtol=1e-4, atol=1e-6)
         np.testing.assert_array_equal(mem.step(state, G2[:, n])[0], I_n)  # state untouched by a step
         state = new
-    torch.save(checkpoint(model), tmp_path / "model.pt")
-    rebuilt = from_checkpoint(torch.load(tmp_path / "model.pt", weights_only=True))
+    rebuilt = round_trip(LSTMOperatorModel, model, tmp_path / "model.pt")
     x = torch.from_numpy(to_features(G2))
     with torch.no_grad():
         assert torch.equal(model(x)[0], rebuilt(x)[0])

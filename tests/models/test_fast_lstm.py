@@ -12,12 +12,6 @@ from idelearn.solvers.multistep import BlowUpError, adams_integrate
 DT, N0, N_TOTAL = 0.01, 40, 240
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def random_model(d, ema=0.01, hidden=16, layers=2, seed=0, **kw):

@@ -14,6 +14,7 @@ from idelearn.models.lstm_operator import (
     to_features,
 )
 from idelearn.models.registry import DirectRNNModel, LSTMOperatorModel
+from idelearn.report.metrics import rel_l2
 
 
 def round_trip(wrapper_cls, net, path):
@@ -49,16 +50,8 @@ def ab3(memory, G_known, I_known, n_steps, h=H, dt=DT):
     return np.stack(out, 1)
 
 
-def rel_l2(a, b):
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 T_TRAIN, T_TEST = 3.0, 3.3

@@ -71,10 +71,15 @@ def plot_extrapolation(t, G_pred, G_true, t_known: float, path: Path, title: str
         ax.axvspan(t[0], t_known, color="0.85", label="training window")
         ax.set_ylabel(f"{name} G$_{{{i}{j}}}$")
     axes[0].legend(loc="upper right")
+    # the error beside the signal's own size: |G| may decay (Dyson: t^-3/2), and a curve that looks
+    # right on a linear axis can be off by its whole size at late times
     err = np.abs(G_pred - G_true).reshape(len(t), -1).max(axis=1)
-    axes[2].semilogy(t, np.maximum(err, 1e-17), "b", lw=1)
+    size = np.abs(G_true).reshape(len(t), -1).max(axis=1)
+    axes[2].semilogy(t, np.maximum(size, 1e-17), "k", lw=1, label="max |G| (reference)")
+    axes[2].semilogy(t, np.maximum(err, 1e-17), "b", lw=1, label="max |error|")
     axes[2].axvspan(t[0], t_known, color="0.85")
-    axes[2].set_ylabel("max |error|")
+    axes[2].legend(loc="lower left", fontsize=8)
+    axes[2].set_ylabel("magnitude")
     axes[2].set_xlabel("t")
     axes[0].set_title(title)
     fig.tight_layout()

@@ -228,11 +228,13 @@ class Prediction:
         end = self.n_good if self.partial else len(self.t)
         pred, true = self.G_pred[:, self.split:end], self.G_true[:, self.split:end]
         n_steps = max(1, (len(self.t) - self.split) * len(self.G_pred))
+        if end <= self.split:  # blew up at the first predicted node: nothing to compare
+            pred, true = np.full(1, np.inf), np.ones(1)
         out = {"rel_l2": M.rel_l2(pred, true), "max_abs": M.max_abs(pred, true), "wall_s": self.wall_s,
                "us_per_step": 1e6 * self.wall_s / n_steps, "n_traj": int(len(self.G_pred)),
                "t_known": float(self.t[self.split - 1]), "t_final": float(self.t[-1])}
         if self.partial:
-            out.update(partial=True, t_reached=float(self.t[end - 1]))
+            out.update(partial=True, t_reached=float(self.t[max(end, 1) - 1]))
         if self.kind != "ide":
             # median beside the mean: a curve whose coordinate barely moves (a Lotka-Volterra population
             # collapsing to ~0) has a near-zero variance and an r2 of any size

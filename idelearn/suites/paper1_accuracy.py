@@ -71,7 +71,8 @@ def run(cfg, report, log) -> None:
                          "target": target, "met": None if target is None else bool(m["rel_l2"] <= target),
                          "train_s": trained.wall_s, "extrapolate_s": m["wall_s"], "epochs": model_cfg.epochs,
                          "n_train_traj": len(trained.checkpoint["dataset"]["train_indices"]),
-                         "t_known": m["t_known"], "t_final": m["t_final"], "figure": fig.name})
+                         "t_known": m["t_known"], "t_final": m["t_final"], "figure": fig.name,
+                         "note": f"blew up after t = {m['t_reached']:g}" if m.get("partial") else None})
             log.info("paper1_accuracy %s / %s / %s: rel_l2 = %.3g", case, model_name, label, m["rel_l2"])
     report.text("rel_l2 = ‖G_pred − G_ref‖₂ / ‖G_ref‖₂ over the extrapolated part (t_known, t_final]; "
                 "targets from the issue tracker (the paper shows these cases as figures, without numbers).")

@@ -443,6 +443,13 @@ class Quadrature(Enum):
     simpson = "simpson"
 
 
+def check_integral_equation(cfg) -> None:
+    """Value checks NIE and ANIE share: training settings, the fixed point's smoothing, the context."""
+    cfg.check_training()
+    require(0 < cfg.smoothing <= 1, "model.smoothing", f"must be in (0, 1], got {cfg.smoothing}")
+    require(cfg.context >= 1, "model.context", f"must be >= 1, got {cfg.context}")
+
+
 @dataclass
 class NIEConfig(ModelConfigBase):
     """CPU default: Gauss–Legendre (16 nodes) instead of the paper's Monte Carlo: on the authors'
@@ -466,9 +473,7 @@ class NIEConfig(ModelConfigBase):
     fit_extra: ClassVar[tuple] = ("lr_final",)
 
     def __post_init__(self):
-        self.check_training()
-        require(0 < self.smoothing <= 1, "model.smoothing", f"must be in (0, 1], got {self.smoothing}")
-        require(self.context >= 1, "model.context", f"must be >= 1, got {self.context}")
+        check_integral_equation(self)
 
 
 @dataclass
@@ -491,10 +496,8 @@ class ANIEConfig(ModelConfigBase):
     fit_extra: ClassVar[tuple] = ("lr_final",)
 
     def __post_init__(self):
-        self.check_training()
-        require(0 < self.smoothing <= 1, "model.smoothing", f"must be in (0, 1], got {self.smoothing}")
+        check_integral_equation(self)
         require(self.d_model % self.n_heads == 0, "model.n_heads", "must divide model.d_model")
-        require(self.context >= 1, "model.context", f"must be >= 1, got {self.context}")
 
 
 MODEL_CONFIGS = {c.name: c for c in (LSTMOperatorConfig, DirectRNNConfig, DMDConfig, NIEConfig, ANIEConfig)}

@@ -108,6 +108,7 @@ def train(model_cfg, dataset_cfg, solver_spec, trainer, on_epoch=None, device=No
         kept = f"; the last good state is in {state_path}" if checkpointing and checkpointing.path.exists() else ""
         raise RunFailure(f"{exc}{kept}") from None
     wall = time.perf_counter() - start
+    model.to("cpu")  # extrapolation (and the fused fast path) runs on the CPU; the checkpoint stores CPU tensors
     checkpoint = model.checkpoint()
     checkpoint.update(json_plain(dict(
         idelearn_version=__version__,

@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .training import Checkpointing, optimiser_step, run_epochs
+
 
 def to_features(Z: np.ndarray) -> np.ndarray:
     """Complex (..., n_t, d, m) -> float32 (..., n_t, 2*d*m): real parts then imaginary parts."""
@@ -241,6 +243,8 @@ def fit_lstm_operator(
     rollout_weight: float = 1.0,
     rollout_every: int = 1,
     on_epoch: Callable[[int, dict], None] | None = None,
+    device: torch.device | str | None = None,
+    checkpointing: Checkpointing | None = None,
 ) -> dict:
     """Train `model` (in place) on G, I: complex (n_traj, n_t, d, m). Returns the history.
 
@@ -257,13 +261,15 @@ def fit_lstm_operator(
     a mini-batch of `batch_size` trajectories (one trajectory: `batch_size`
     copies with independent gain perturbations). Adam + cosine decay to 0.
     """
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)  # batch sampling stays on the CPU (resumable state)
     torch.manual_seed(seed)
-    X, Y = torch.from_numpy(to_features(G)), torch.from_numpy(to_features(I))
+    device = torch.device(device or "cpu")
+    model.to(device)
+    X, Y = torch.from_numpy(to_features(G)).to(device), torch.from_numpy(to_features(I)).to(device)
     n_traj, n_t = X.shape[:2]
     t_cut = n_t
     if G_val is not None:
-        Xv, Yv = torch.from_numpy(to_features(G_val)), torch.from_numpy(to_features(I_val))
+        Xv, Yv = (torch.from_numpy(to_features(Z)).to(device) for Z in (G_val, I_val))
     elif val_fraction > 0 and n_traj == 1:
         t_cut = n_t - max(1, int(round(val_fraction * n_t)))
         Xv, Yv = X, Y
@@ -290,16 +296,16 @@ def fit_lstm_operator(
 
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
-    hist = {"loss": [], "val_loss": []}
-    for ep in range(epochs):
-        model.train()
+
+    def epoch_fn(ep: int) -> dict:
         if n_traj == 1:
             idx = torch.zeros(batch_size, dtype=torch.long)
         else:
             idx = torch.randint(0, n_traj, (min(batch_size, n_traj),), generator=gen)
+        idx = idx.to(device)
         xb, rb, yb = X[idx], r[idx], Ys[idx]
         if gain > 0:  # r -> r g: the scaled target I / (r g) shrinks by the same g
-            g = torch.exp(_log_gain(len(idx), xb.shape[1], gain, gen))
+            g = torch.exp(_log_gain(len(idx), xb.shape[1], gain, gen)).to(device)
             rb, yb = rb * g, yb / g
         else:
             g = torch.ones_like(rb)
@@ -318,22 +324,17 @@ def fit_lstm_operator(
                                     n0, H, float(dt))
             rec["rollout_loss"] = lr_roll.item()
             loss = loss + rollout_weight * lr_roll
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), clip)
-        opt.step()
+        optimiser_step(opt, loss, ep, clip)
         sched.step()
         if Xv is not None and (ep % 10 == 0 or ep == epochs - 1):
             model.eval()
             with torch.no_grad():
                 pv, _, _ = model.forward_scaled(Xv, rv)
                 rec["val_loss"] = (pv - Yvs)[:, t_cut if t_cut < n_t else 0 :].pow(2).mean().item()
-            hist["val_loss"].append((ep, rec["val_loss"]))
-        hist["loss"].append(rec["loss"])
-        if on_epoch is not None:
-            on_epoch(ep, rec)
-    model.eval()
-    return hist
+            model.train()
+        return rec
+
+    return run_epochs(model, opt, sched, gen, epochs, epoch_fn, on_epoch, checkpointing)
 
 
 # -- memory operator -----------------------------------------------------------------

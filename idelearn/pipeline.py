@@ -195,17 +195,18 @@ def load_checkpoint(path: Path) -> dict:
         raise UserError(f"{where}: checkpoint's dataset record lacks {', '.join(lacking)}")
     if trained["kind"] not in ("ide", "trajectory"):
         raise UserError(f"{where}: dataset kind {trained['kind']!r}, expected ide or trajectory")
+    return ckpt
+
+
+def restore(ckpt: dict, where: str = "run") -> Model:
+    """The model of a checkpoint read by `load_checkpoint`; weights that do not fit its architecture
+    are refused in one line."""
     try:
-        MODELS[ckpt["model"]].restore(ckpt)  # weights that do not fit the architecture fail here, not later
+        return MODELS[ckpt["model"]].restore(ckpt)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{where}: the stored weights do not fit model {ckpt['model']} "
                         f"with its stored hparams ({first[:200]})") from None
-    return ckpt
-
-
-def restore(ckpt: dict) -> Model:
-    return MODELS[ckpt["model"]].restore(ckpt)
 
 
 # ----------------------------------------------------------------------------- extrapolation

@@ -22,7 +22,7 @@ def run(cfg) -> None:
     out = run_dir()
     ckpt_path = pipeline.find_checkpoint(cfg.run)
     ckpt = pipeline.load_checkpoint(ckpt_path)
-    model = pipeline.restore(ckpt)
+    model = pipeline.restore(ckpt, f"run: {ckpt_path}")
     trained = ckpt["dataset"]
     target = to_object(cfg.dataset)
     if not isinstance(target, FromRunConfig):  # dataset=from_file

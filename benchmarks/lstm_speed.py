@@ -17,8 +17,9 @@ depend on them):
   default for large batches) and its numpy engine, all over the same number of LSTM steps
   (the fast path's warm-up over the known nodes included); the cuDNN-style full-sequence
   forward is listed for reference only;
-* training: seconds per epoch of fit_lstm_operator on Dyson trajectories with 1 and 2
-  torch threads.
+* training: seconds per epoch of fit_lstm_operator in the paper's two multi-trajectory
+  settings (2000 trajectories, 20 % held out), before and after validation was cut to a
+  fixed subset, with 1 and 2 torch threads, and with truncated BPTT windows.
 
 Modes are interleaved within each repeat and the median is reported, so that a busy
 machine slows all alike; ratios are only meaningful within one run.
@@ -34,7 +35,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from idelearn.equations.dyson import dyson_exact, dyson_problem
-from idelearn.models import fast_lstm
+from idelearn.models import fast_lstm, training
 from idelearn.models.lstm_operator import LearnedMemory, LSTMOperator, fit_lstm_operator
 from idelearn.solvers.multistep import adams_integrate
 
@@ -126,33 +127,78 @@ def batched(B: int, steps: int, repeat: int) -> dict:
     return {k: B * (n0 + steps) / s for k, s in median_times(fns, repeat).items()}
 
 
-def training(n_traj: int, n_t: int, batch_size: int, epochs: int, threads: list[int]) -> dict:
-    """threads -> (median seconds per epoch of fit_lstm_operator, seconds of the whole fit).
+# The paper's multi-trajectory settings: (G's matrix size, LSTM hidden size, batch, nodes).
+PAPER_SETTINGS = {
+    "fig 6-7, matrix IDE: 2x2 G, 2x64 LSTM, batch 128, t <= 20": (2, 64, 128, 2001),
+    "fig 8, Dyson multi: 1x1 G, 2x128 LSTM, batch 10, t <= 10": (1, 128, 10, 1001),
+}
 
-    Epoch times are the gaps between on_epoch calls, so epoch 0 (setup) is left out.
-    """
-    h = np.random.default_rng(1).uniform(1, 10, n_traj)
+
+def training_data(n_traj: int, d: int, n_t: int):
+    """Exact Dyson G for random d x d Hermitian H, and I = dG/dt - F(G); speed only depends on shapes."""
+    rng = np.random.default_rng(1)
     t = np.arange(n_t) * DT
-    G = np.stack([dyson_exact(t, np.array([[x]]), 1.0) for x in h])
-    I = np.gradient(G, DT, axis=1) + 1j * h[:, None, None, None] * G  # I = dG/dt - F(G)
-    out = {}
-    for nt in threads:
-        torch.set_num_threads(nt)
-        stamps = []
-        start = time.perf_counter()
-        fit_lstm_operator(LSTMOperator(2, 64, 2), G, I, epochs=epochs, batch_size=batch_size, seed=0,
-                          on_epoch=lambda ep, rec: stamps.append(time.perf_counter()))
-        out[nt] = float(np.median(np.diff(stamps))), time.perf_counter() - start
-    torch.set_num_threads(1)
-    return out
+    Hs = rng.normal(size=(n_traj, d, d)) + 1j * rng.normal(size=(n_traj, d, d))
+    Hs = 2 * (Hs + Hs.conj().transpose(0, 2, 1))
+    G = np.stack([dyson_exact(t, H, 1.0) for H in Hs])
+    I = np.gradient(G, DT, axis=1) + 1j * Hs[:, None] @ G
+    return G, I
+
+
+def epoch_seconds(setting, G, I, epochs: int, threads: int, window: int = 0,
+                  validate_all: bool = False) -> tuple[float, float]:
+    """(median seconds of a training epoch, extra seconds of a validating one) for fit_lstm_operator.
+
+    Epochs 1..epochs-2 are timed: epoch 0 holds the set-up, and the last always scores every
+    held-out trajectory. validate_all: the old schedule, every held-out trajectory scored every
+    VAL_EVERY epochs (now a fixed subset of VAL_MONITOR).
+    """
+    d, hidden, batch, _ = setting
+    torch.set_num_threads(threads)
+    monitor = training.VAL_MONITOR
+    training.VAL_MONITOR = len(G) if validate_all else monitor
+    stamps = []
+    try:
+        fit_lstm_operator(LSTMOperator(2 * d * d, hidden, 2), G, I, epochs=epochs, batch_size=batch, seed=0,
+                          bptt_window=window, on_epoch=lambda ep, rec: stamps.append(time.perf_counter()))
+    finally:
+        training.VAL_MONITOR = monitor
+        torch.set_num_threads(1)
+    gaps = np.diff(stamps[:-1])  # gaps[k] = epoch k + 1
+    validating = (np.arange(1, len(stamps) - 1) % training.VAL_EVERY) == 0
+    train = float(np.median(gaps[~validating]))
+    return train, float(np.mean(gaps[validating])) - train
+
+
+def training_table(n_traj: int, n_t_cap: int | None, epochs: int) -> None:
+    every = training.VAL_EVERY
+    print(f"\ntraining: fit_lstm_operator, the paper's multi-trajectory settings, {n_traj} trajectories "
+          f"(20 % held out); epoch = median of {epochs - 2} epochs; validation = the extra time of an "
+          f"epoch that validates (every {every}); per epoch = epoch + validation / {every}")
+    for name, setting in PAPER_SETTINGS.items():
+        n_t = min(setting[3], n_t_cap or setting[3])
+        window = (n_t - 1) // 4
+        rows = {
+            "before: every held-out trajectory validated, 1 thread": dict(threads=1, validate_all=True),
+            f"now: {training.VAL_MONITOR} validated (all at the end), 1 thread": dict(threads=1),
+            f"now: {training.VAL_MONITOR} validated, 2 threads": dict(threads=2),
+            f"bptt_window={window} (less accurate: README), 1 thread": dict(threads=1, window=window),
+        }
+        G, I = training_data(n_traj, setting[0], n_t)
+        print(f"  {name} ({n_t} nodes)")
+        print(f"    {'':<54} {'epoch s':>8} {'valid. s':>8} {'per epoch':>9}")
+        before = None
+        for label, kw in rows.items():
+            train, val = epoch_seconds(setting, G, I, epochs, **kw)
+            amortised = train + val / every
+            before = before or amortised
+            print(f"    {label:<54} {train:8.3f} {val:8.3f} {amortised:9.3f}   {before / amortised:5.2f}x")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer steps and repeats (< 60 s)")
     ap.add_argument("--batch", type=int, default=1024)
-    ap.add_argument("--train-traj", type=int, default=200)
-    ap.add_argument("--train-batch", type=int, default=128)
     args = ap.parse_args(argv)
     q = args.quick
     torch.set_num_threads(1)
@@ -173,14 +219,7 @@ def main(argv=None):
         for k, v in tp.items():
             print(f"  {k:<44} {v:12.3g}   {v / bare:6.1%} of bare stepped nn.LSTM")
 
-    epochs = 4 if q else 8
-    n_traj = 40 if q else args.train_traj
-    n_t = 301 if q else 1001
-    sec = training(n_traj, n_t, args.train_batch, epochs, [1, 2])
-    print(f"\ntraining: fit_lstm_operator, {n_traj} Dyson trajectories x {n_t} nodes, batch "
-          f"{args.train_batch}, median of {epochs - 1} epochs")
-    for nt, (s, total) in sec.items():
-        print(f"  torch.set_num_threads({nt})  {s:8.3f} s/epoch   ({total:.1f} s for the whole fit of {epochs} epochs)")
+    training_table(n_traj=200 if q else 2000, n_t_cap=301 if q else None, epochs=12 if q else 22)
 
 
 if __name__ == "__main__":

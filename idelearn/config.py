@@ -389,12 +389,16 @@ class LSTMOperatorConfig(ModelConfigBase):
     rollout: int = 0  # steps of the closed-loop (AB3) rollout loss per epoch (0 = teacher forcing only)
     rollout_weight: float = 1.0
     rollout_every: int = 1  # add the rollout loss every this many epochs (it costs ~rollout sequential steps)
-    fit_extra: ClassVar[tuple] = ("gain", "fir_ridge", "rollout", "rollout_weight", "rollout_every")
+    bptt_window: int = 0  # train each epoch on one window of this many nodes (truncated BPTT; 0 = whole sequence)
+    fit_extra: ClassVar[tuple] = ("gain", "fir_ridge", "rollout", "rollout_weight", "rollout_every", "bptt_window")
 
     def __post_init__(self):
         self.check_training()
         require(1 <= self.ab_order <= 8, "model.ab_order", f"must be in 1..8, got {self.ab_order}")
         require(self.hidden_size >= 1 and self.num_layers >= 1, "model.hidden_size", "and num_layers must be >= 1")
+        require(self.bptt_window >= 0, "model.bptt_window", f"must be >= 0, got {self.bptt_window}")
+        require(self.bptt_window == 0 or self.rollout == 0, "model.bptt_window",
+                "cannot be combined with model.rollout (the rollout loss needs the whole sequence)")
 
 
 @dataclass

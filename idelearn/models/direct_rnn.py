@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from idelearn.models.lstm_operator import from_features, to_features
-from idelearn.models.training import Checkpointing, optimiser_step, run_epochs
+from idelearn.models.training import Checkpointing, optimiser_step, run_epochs, validation_rows
 
 
 class DirectRNN(nn.Module):
@@ -80,11 +80,12 @@ def fit_direct_rnn(
         pred, _ = model(xb[:, :-1])
         rec = {"loss": optimiser_step(opt, ((pred - xb[:, 1:]) / model.x_scale).pow(2).mean(), ep, clip=1.0)}
         sched.step()
-        if Xv is not None and (ep % 10 == 0 or ep == epochs - 1):
+        rows = None if Xv is None else validation_rows(ep, epochs)
+        if rows is not None:
             model.eval()
             with torch.no_grad():
-                pv, _ = model(Xv[:, :-1])
-                err = ((pv - Xv[:, 1:]) / model.x_scale)[:, max(0, t_cut - 1) if t_cut < n_t else 0 :]
+                pv, _ = model(Xv[rows, :-1])
+                err = ((pv - Xv[rows, 1:]) / model.x_scale)[:, max(0, t_cut - 1) if t_cut < n_t else 0 :]
                 rec["val_loss"] = err.pow(2).mean().item()
         return rec
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .training import Checkpointing, optimiser_step, run_epochs
+from .training import Checkpointing, optimiser_step, run_epochs, validation_rows
 
 
 def to_features(Z: np.ndarray) -> np.ndarray:
@@ -242,6 +242,7 @@ def fit_lstm_operator(
     rollout: int = 0,
     rollout_weight: float = 1.0,
     rollout_every: int = 1,
+    bptt_window: int = 0,
     on_epoch: Callable[[int, dict], None] | None = None,
     device: torch.device | str | None = None,
     checkpointing: Checkpointing | None = None,
@@ -260,7 +261,15 @@ def fit_lstm_operator(
     a `val_fraction` of the trajectories is held out. One epoch = one Adam step on
     a mini-batch of `batch_size` trajectories (one trajectory: `batch_size`
     copies with independent gain perturbations). Adam + cosine decay to 0.
+    With `bptt_window` W > 0 (truncated backpropagation through time), an epoch's loss and
+    gradient cover one window of W nodes, drawn so that every node is equally likely to be
+    in it (windows at the ends are clipped); the LSTM state at the window's start comes from
+    a forward pass without gradient over the nodes before it, so the model still sees each
+    trajectory from t = 0. The forward-only prefix costs about a third of a trained node,
+    which is what makes an epoch cheaper (see benchmarks/lstm_speed.py).
     """
+    if bptt_window > 0 and rollout > 0:
+        raise ValueError("bptt_window and rollout cannot be combined (the rollout needs the whole sequence)")
     gen = torch.Generator().manual_seed(seed)  # batch sampling stays on the CPU (resumable state)
     torch.manual_seed(seed)
     device = torch.device(device or "cpu")
@@ -310,7 +319,16 @@ def fit_lstm_operator(
         else:
             g = torch.ones_like(rb)
         do_roll = H > 0 and T - H > n_lo and ep % max(1, rollout_every) == 0
-        if do_roll:
+        if 0 < bptt_window < T:
+            start = int(torch.randint(1 - bptt_window, T, (1,), generator=gen))
+            lo, hi = max(start, 0), min(start + bptt_window, T)
+            hc = buf = None
+            if lo > 0:
+                with torch.no_grad():
+                    _, hc, buf = model.forward_scaled(xb[:, :lo], rb[:, :lo])
+            pred, _, _ = model.forward_scaled(xb[:, lo:hi], rb[:, lo:hi], hc, buf)
+            yb = yb[:, lo:hi]
+        elif do_roll:
             n0 = int(torch.randint(n_lo, T - H, (1,), generator=gen))
             p1, hc, buf = model.forward_scaled(xb[:, :n0], rb[:, :n0])
             p2, _, _ = model.forward_scaled(xb[:, n0:], rb[:, n0:], hc, buf)
@@ -326,11 +344,12 @@ def fit_lstm_operator(
             loss = loss + rollout_weight * lr_roll
         optimiser_step(opt, loss, ep, clip)
         sched.step()
-        if Xv is not None and (ep % 10 == 0 or ep == epochs - 1):
+        rows = None if Xv is None else validation_rows(ep, epochs)
+        if rows is not None:
             model.eval()
             with torch.no_grad():
-                pv, _, _ = model.forward_scaled(Xv, rv)
-                rec["val_loss"] = (pv - Yvs)[:, t_cut if t_cut < n_t else 0 :].pow(2).mean().item()
+                pv, _, _ = model.forward_scaled(Xv[rows], rv[rows])
+                rec["val_loss"] = (pv - Yvs[rows])[:, t_cut if t_cut < n_t else 0 :].pow(2).mean().item()
             model.train()
         return rec
 

@@ -149,3 +149,29 @@ def test_filter_path_steps_like_forward_and_round_trips(tmp_path):
     x = torch.from_numpy(to_features(G2))
     with torch.no_grad():
         assert torch.equal(model(x)[0], rebuilt(x)[0])
+
+
+def test_bptt_window_trains_windows_and_equals_full_bptt_when_it_covers_the_sequence():
+    """A window as long as the sequence is plain BPTT (same weights); a shorter one still learns I."""
+    t = np.arange(0, T_TRAIN + DT / 2, DT)
+    G, I = dyson(t)
+
+    def fit(window, epochs):
+        torch.manual_seed(0)
+        model = LSTMOperator(2, hidden_size=16, num_layers=1)
+        hist = fit_lstm_operator(model, G, I, epochs=epochs, batch_size=4, val_fraction=0.0, seed=0,
+                                 bptt_window=window)
+        return model, hist
+
+    full, _ = fit(0, 3)
+    covering, _ = fit(len(t), 3)
+    for a, b in zip(full.parameters(), covering.parameters()):
+        assert torch.equal(a, b)
+
+    windowed, hist = fit(len(t) // 3, 150)
+    with torch.no_grad():
+        I_fit = windowed(torch.from_numpy(to_features(G)))[0].numpy()
+    # measured 0.13-0.15 over seeds 0-2; the same models untrained: 0.95-1.03
+    assert rel_l2(I_fit, to_features(I)) < 0.3
+    with pytest.raises(ValueError, match="bptt_window and rollout"):
+        fit_lstm_operator(LSTMOperator(2, 8, 1), G, I, epochs=1, bptt_window=10, rollout=5, dt=DT)

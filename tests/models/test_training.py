@@ -6,10 +6,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 
-from idelearn.models.training import NonFiniteError, optimiser_step
+from idelearn.models import training
+from idelearn.models.lstm_operator import LSTMOperator, fit_lstm_operator
+from idelearn.models.training import VAL_MONITOR, NonFiniteError, optimiser_step, validation_rows
 
 
 def test_non_finite_loss_stops_with_the_epoch_named():
@@ -62,3 +65,30 @@ def test_resume_after_sigkill_reaches_the_same_weights(tmp_path):
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
+
+
+def test_validation_monitors_a_subset_then_scores_every_held_out_trajectory(monkeypatch):
+    """The schedule, and that it changes neither the weights nor the final validation loss."""
+    rows = [validation_rows(ep, 25) for ep in range(25)]
+    assert [ep for ep, r in enumerate(rows) if r is not None] == [0, 10, 20, 24]
+    held_out = list(range(200))
+    assert held_out[rows[10]] == held_out[:VAL_MONITOR] and held_out[rows[24]] == held_out
+
+    t = np.linspace(0, 2, 21)
+    h = np.linspace(0.5, 3, 6 * VAL_MONITOR)  # 20 % held out: more than VAL_MONITOR trajectories
+    G = np.exp(-1j * h[:, None] * t)[..., None, None]
+    I = -0.3 * G
+
+    def fit():
+        torch.manual_seed(0)
+        model = LSTMOperator(2, 8, 1)
+        hist = fit_lstm_operator(model, G, I, epochs=12, batch_size=16, seed=0)
+        return model, hist
+
+    monitored, hist = fit()
+    monkeypatch.setattr(training, "VAL_MONITOR", len(h))  # the old schedule: all of them every time
+    scored_all, hist_all = fit()
+    for a, b in zip(monitored.parameters(), scored_all.parameters()):
+        assert torch.equal(a, b)
+    assert hist["val_loss"][-1] == hist_all["val_loss"][-1]
+    assert hist["val_loss"][1] != hist_all["val_loss"][1]  # epoch 10 scored a subset vs all of them

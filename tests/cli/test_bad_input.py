@@ -108,6 +108,8 @@ CASES = {
     "train unknown trainer key": ("train", ["trainer.foo=1"], ["foo"]),
     "train bad train_fraction": ("train", ["trainer.train_fraction=2"], ["trainer.train_fraction"]),
     "train heads do not divide": ("train", ["model=anie", "model.n_heads=3"], ["model.n_heads"]),
+    "train window with rollout": ("train", ["model.bptt_window=100", "model.rollout=5"],
+                                  ["model.bptt_window", "rollout"]),
     "train incompatible": ("train", ["model=lstm_operator", "dataset=spirals"], ["cannot train", "spirals"]),
     "train pickle curves": ("train", ["model=nie", FROM_FILE, f"dataset.path={F}evil.npy"], ["evil.npy", "pickle"]),
     "train n_train too large": ("train", ["model=nie", FROM_FILE, f"dataset.path={F}curves.npy", "trainer.n_train=10"],

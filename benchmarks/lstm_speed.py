@@ -1,7 +1,7 @@
 """Speed of the learned-operator (LSTM) extrapolation and training.
 
-    python benchmarks/lstm_speed.py            # a few minutes
-    python benchmarks/lstm_speed.py --quick    # under a minute
+    python benchmarks/lstm_speed.py            # about 15 minutes (mostly the training table at the paper's sizes)
+    python benchmarks/lstm_speed.py --quick    # about a minute
 
 Rows (2x64 LSTMOperator, Dyson F, AB3, dt = 0.01; random weights, as speed does not
 depend on them):
@@ -197,7 +197,7 @@ def training_table(n_traj: int, n_t_cap: int | None, epochs: int) -> None:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="fewer steps and repeats (< 60 s)")
+    ap.add_argument("--quick", action="store_true", help="fewer steps, repeats and nodes (about a minute)")
     ap.add_argument("--batch", type=int, default=1024)
     args = ap.parse_args(argv)
     q = args.quick
@@ -219,7 +219,7 @@ def main(argv=None):
         for k, v in tp.items():
             print(f"  {k:<44} {v:12.3g}   {v / bare:6.1%} of bare stepped nn.LSTM")
 
-    training_table(n_traj=200 if q else 2000, n_t_cap=301 if q else None, epochs=12 if q else 22)
+    training_table(n_traj=400 if q else 2000, n_t_cap=301 if q else None, epochs=12 if q else 22)
 
 
 if __name__ == "__main__":

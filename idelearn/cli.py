@@ -10,17 +10,18 @@ from __future__ import annotations
 import importlib
 import sys
 
+from .config import CONFIG_MODULE
+
 COMMANDS = {
     "generate": "solve an equation and write dataset.npz + dataset.json",
     "train": "train a model (lstm_operator, direct_rnn, dmd, nie, anie) on a dataset",
     "extrapolate": "continue a trained model's trajectories past its training window",
     "benchmark": "run a benchmark suite and write report.md + results.json",
 }
-CONFIG_MODULE = "idelearn.conf"
 # Hydra flags that print information instead of running the command
 INFO_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--resolve", "--shell-completion", "-sc")
 MULTIRUN_FLAGS = ("-m", "--multirun")
-GROUPS = ("dataset", "solver", "model", "trainer", "device")  # config nodes that are schema objects
+GROUPS = ("dataset", "solver", "model", "trainer", "device", "suite")  # config nodes that are schema objects
 
 
 def usage() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -11,20 +12,16 @@ import numpy as np
 import torch
 
 from . import __version__
-from .config import DATASETS, FromRunConfig, dataset_config, expected_n_traj
-from .data.cache import cached
+from .config import compose, to_object
 from .data.dataset import Dataset
+from .data.datasets import DATASETS, FromFileConfig, changeable_keys, dataset_config, load_or_generate
 from .data.ide_datasets import PartialSolution
 from .data.io import load_curves
 from .errors import RunFailure, UserError
 from .models.registry import MODELS, Incompatible, Model
 from .models.training import Checkpointing, NonFiniteError, ResumeMismatch
 from .report import metrics as M
-from .solvers.multistep import BlowUpError
-
-
-def enum_free(values: dict) -> dict:
-    return {k: (v.value if hasattr(v, "value") else v) for k, v in values.items()}
+from .solvers.multistep import BlowUpError, nodes_before_blow_up
 
 
 def json_plain(obj):
@@ -50,13 +47,9 @@ def check_compatible(model: Model, dataset_name: str, kind: str | None, n_traj: 
         raise UserError(f"model={model.name} cannot train on dataset={dataset_name}: {exc}") from None
 
 
-def load_dataset_for(dataset_cfg, solver_spec, cache_dir) -> tuple[Dataset, str]:
-    """A generated dataset (solved once, then cached by config hash) or a file as it is."""
-    if dataset_cfg.name == "from_file":
-        return dataset_cfg.generate(), str(Path(dataset_cfg.path).expanduser().resolve())
-    described = {**enum_free(dataset_cfg.__dict__), "solver": solver_spec.describe()}
-    data, path = cached(described, lambda: dataset_cfg.generate(solver_spec), cache_dir)
-    return data, str(path.resolve())
+def default_dataset(model_cfg):
+    """The dataset a model trains on when `dataset=` is not given, composed from its YAML."""
+    return to_object(compose("generate", [f"dataset={model_cfg.default_dataset}"]).dataset)
 
 
 def split_curves(n_curves: int, n_train: int | None, train_fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -75,17 +68,17 @@ class Trained:
     checkpoint: dict = field(default_factory=dict)
 
 
-def train(model_cfg, dataset_cfg, solver_spec, trainer, on_epoch=None, device=None, log=None,
+def train(model_cfg, dataset_cfg, solver_spec, trainer, on_iteration=None, device=None, log=None,
           state_path: Path | None = None) -> Trained:
-    """Fit `model_cfg`'s model on `dataset_cfg` (config dataclasses); returns the model and its checkpoint.
+    """Fit `model_cfg`'s model on `dataset_cfg` (config objects); returns the model and its checkpoint.
 
-    With `state_path`, the training state is saved there every trainer.checkpoint_every epochs and,
-    when the file exists (a crashed run), training continues from it.
+    With `state_path`, the training state is saved there every trainer.checkpoint_every iterations
+    and, when the file exists (a crashed run), training continues from it.
     """
-    model = MODELS[model_cfg.name](**model_cfg.hparams())
+    model = MODELS[model_cfg.name](model_cfg)
     # fail before any solving when the combination cannot work; files are checked once read
-    check_compatible(model, dataset_cfg.name, dataset_cfg.kind, expected_n_traj(dataset_cfg))
-    data, data_path = load_dataset_for(dataset_cfg, solver_spec, trainer.cache_dir)
+    check_compatible(model, dataset_cfg.name, dataset_cfg.kind, dataset_cfg.n_traj_expected())
+    data, data_path = load_or_generate(dataset_cfg, solver_spec, trainer.cache_dir)
     check_compatible(model, dataset_cfg.name, data.kind, data.n_traj)
     train_idx, test_idx = np.arange(data.n_traj), np.array([], dtype=int)
     if data.kind == "trajectory":
@@ -100,8 +93,8 @@ def train(model_cfg, dataset_cfg, solver_spec, trainer, on_epoch=None, device=No
             log.info("resuming from %s", checkpointing.path)
     start = time.perf_counter()
     try:
-        history = model.fit(data.select(train_idx), seed=trainer.seed, on_epoch=on_epoch, device=device,
-                            checkpointing=checkpointing, **model_cfg.training())
+        history = model.fit(data.select(train_idx), seed=trainer.seed, on_iteration=on_iteration, device=device,
+                            checkpointing=checkpointing)
     except ResumeMismatch as exc:
         raise UserError(f"trainer.resume: {exc}") from None
     except NonFiniteError as exc:
@@ -112,7 +105,8 @@ def train(model_cfg, dataset_cfg, solver_spec, trainer, on_epoch=None, device=No
     checkpoint = model.checkpoint()
     checkpoint.update(json_plain(dict(
         idelearn_version=__version__,
-        dataset={"config": enum_free(dataset_cfg.__dict__), "meta": data.meta, "path": data_path,
+        trainer=trainer.plain(),
+        dataset={"config": dataset_cfg.plain(), "meta": data.meta, "path": data_path,
                  "t_final": float(data.t[-1]), "dt": float(data.t[1] - data.t[0]), "kind": data.kind,
                  "shape": list(data.G.shape[2:]), "param_names": list(data.param_names),
                  "params": data.params.tolist(), "train_indices": train_idx.tolist(),
@@ -123,8 +117,9 @@ def train(model_cfg, dataset_cfg, solver_spec, trainer, on_epoch=None, device=No
 
 def train_metrics(trained: Trained, model_cfg) -> dict:
     history, ds = trained.history, trained.checkpoint["dataset"]
+    budget, unit = model_cfg.budget()
     metrics = {"model": model_cfg.name, "dataset": ds["config"]["name"], "wall_s": trained.wall_s,
-               "epochs": model_cfg.epochs, "n_train": len(ds["train_indices"]), "n_test": len(ds["test_indices"]),
+               f"{unit}s": budget, "n_train": len(ds["train_indices"]), "n_test": len(ds["test_indices"]),
                "final_loss": float(history["loss"][-1]) if history.get("loss") else None}
     val = history.get("val_loss")
     if val:
@@ -154,7 +149,7 @@ def find_checkpoint(run: str | None, root: str = "outputs/train") -> Path:
     return path
 
 
-CHECKPOINT_KEYS = ("model", "hparams", "dataset")
+CHECKPOINT_KEYS = ("model", "config", "dataset")
 CHECKPOINT_DATASET_KEYS = ("config", "kind", "shape", "t_final", "param_names", "params", "path", "test_indices")
 
 
@@ -206,7 +201,7 @@ def restore(ckpt: dict, where: str = "run") -> Model:
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{where}: the stored weights do not fit model {ckpt['model']} "
-                        f"with its stored hparams ({first[:200]})") from None
+                        f"with its stored config ({first[:200]})") from None
 
 
 # ----------------------------------------------------------------------------- extrapolation
@@ -254,9 +249,7 @@ def guard(model: Model, G_known: np.ndarray, t: np.ndarray, max_abs: float, **in
     except BlowUpError as exc:  # the stepper stopped early: keep what it had
         G = np.full((len(G_known), len(t)) + G_known.shape[2:], np.nan, dtype=exc.G.dtype)
         G[:, : exc.G.shape[1]] = exc.G
-    size = np.abs(G).reshape(G.shape[0], G.shape[1], -1).max(axis=(0, 2))
-    bad = ~(np.isfinite(size) & (size <= max_abs))
-    n_good = int(np.argmax(bad)) if bad.any() else len(t)
+    n_good = nodes_before_blow_up(G, max_abs)
     G[:, n_good:] = np.nan
     return G, n_good
 
@@ -269,17 +262,15 @@ def ide_target(trained: dict, changes: dict):
     """
     name = trained["config"]["name"]
     base = dataset_config(name, trained["config"])
-    if hasattr(base, "single"):  # multi-trajectory training: start from its first trajectory
-        base = base.single(dict(zip(trained["param_names"], trained["params"][0])))
-    values = enum_free(base.__dict__)
-    known = [k for k in values if k not in ("name", "t_final", "dt")]
+    base = base.single(dict(zip(trained["param_names"], trained["params"][0])))  # a multi dataset's first
+    known = changeable_keys(type(base))
     for key in changes:
         if key not in known:
-            owners = [n for n, schema in DATASETS.items() if key in getattr(schema, "__dataclass_fields__", {})]
+            owners = [n for n, schema in DATASETS.items() if key in changeable_keys(schema)]
             raise UserError(f"dataset.{key}: given, but the model was trained on {name} data "
                             f"(its parameters: {', '.join(known)})"
                             + (f"; {key} is a parameter of {', '.join(owners)}" if owners else ""))
-    return dataset_config(base.name, {**values, **changes})
+    return dataset_config(base.name, {**base.plain(), **changes})
 
 
 def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float | None, solver_spec) -> Prediction:
@@ -288,8 +279,7 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
     t_final = t_final if t_final is not None else 4 * t_train
     if t_final <= t_train:
         raise UserError(f"t_final: must exceed the model's training horizon {t_train:g}, got {t_final:g}")
-    single = ide_target(trained, changes)
-    single.t_final = t_final
+    single = dataclasses.replace(ide_target(trained, changes), t_final=t_final)
     problem = single.problem()
     given, expected = list(problem.G0.shape[1:]), list(trained["shape"])
     if given != expected:
@@ -308,14 +298,18 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
     return Prediction(reference.t, G_pred, reference.G, n_known, reference.params, wall, "ide", n_good)
 
 
-def extrapolate_curves(model: Model, trained: dict, target: FromRunConfig, context: int | None,
-                       max_abs: float = 1e6) -> Prediction:
-    """Given the first `context` points of unseen curves, predict the rest."""
-    context = context if context is not None else model.hparams.get("context", 20)
+def extrapolate_curves(model: Model, trained: dict, target: tuple[str | None, float], context: int | None,
+                       max_abs: float) -> Prediction:
+    """Given the first `context` points of unseen curves, predict the rest.
+
+    target: (path of the curves, time span for arrays that store no t); path None = the held-out curves.
+    """
+    context = context if context is not None else model.config.context
     dim = trained["shape"][0]
-    if target.path is not None:
-        curves = load_curves(target.path, target.t_final)
-        where = f"dataset.path: {target.path}"
+    path, span = target
+    if path is not None:
+        curves = load_curves(path, span)
+        where = f"dataset.path: {path}"
     else:  # the curves held out of training
         if not Path(trained["path"]).exists():
             raise UserError(f"run: the model's training data {trained['path']} is gone; "
@@ -337,5 +331,24 @@ def extrapolate_curves(model: Model, trained: dict, target: FromRunConfig, conte
     return Prediction(curves.t, G_pred, curves.G, context, curves.params, wall, "trajectory", n_good)
 
 
-def default_dataset(model_cfg):
-    return DATASETS[model_cfg.default_dataset]()
+def extrapolate(model: Model, trained: dict, target, t_final: float | None, context: int | None,
+                solver) -> Prediction:
+    """`idelearn extrapolate`: IDE models continue a reference window past the training horizon (the
+    training dataset with target's changes); curve models continue unseen curves from `context` points.
+
+    target: `dataset=from_run` (keys to change, or `path` of unseen curves) or `dataset=from_file`.
+    """
+    if isinstance(target, FromFileConfig):
+        path, span, changes = target.path, target.t_final, {}
+    else:
+        values = target.plain()
+        path, span = values.pop("path"), values.pop("t_final")
+        changes = {k: v for k, v in values.items() if k != "name" and v is not None}
+    if trained["kind"] == "ide":
+        if path is not None:
+            raise UserError("dataset.path: IDE models extrapolate a solved trajectory; give its parameters instead")
+        return extrapolate_ide(model, trained, changes, t_final, solver.spec())
+    if changes:
+        raise UserError(f"dataset.{next(iter(changes))}: curve models take unseen curves (dataset.path), "
+                        "not equation parameters")
+    return extrapolate_curves(model, trained, (path, span), context, solver.max_abs)

@@ -13,6 +13,6 @@ def run(cfg) -> None:
     limit_threads(to_object(cfg.device).threads)
     out = run_dir()
     report = Report(f"idelearn benchmark: {suite.name}", out)
-    SUITES[suite.name](suite, report, log)
+    SUITES[suite.name].run(suite, report, log)
     md, js = report.write()
     log.info("wrote %s and %s", md, js)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import pipeline
-from ..config import FromRunConfig, to_object
-from ..errors import RunFailure, UserError
+from ..config import to_object
+from ..errors import RunFailure
 from ..report.plots import plot_attention, plot_curves, plot_extrapolation
 from .common import limit_threads, log, run_dir, write_json
 
@@ -23,22 +23,11 @@ def run(cfg) -> None:
     ckpt_path = pipeline.find_checkpoint(cfg.run)
     ckpt = pipeline.load_checkpoint(ckpt_path)
     model = pipeline.restore(ckpt, f"run: {ckpt_path}")
-    trained = ckpt["dataset"]
-    target = to_object(cfg.dataset)
-    if not isinstance(target, FromRunConfig):  # dataset=from_file
-        target = FromRunConfig(path=target.path, t_final=target.t_final)
-
-    if trained["kind"] == "ide":
-        if target.path is not None:
-            raise UserError("dataset.path: IDE models extrapolate a solved trajectory; give its parameters instead")
-        prediction = pipeline.extrapolate_ide(model, trained, target.changes(), cfg.t_final,
-                                              to_object(cfg.solver).spec())
-    else:
-        prediction = pipeline.extrapolate_curves(model, trained, target, cfg.context, to_object(cfg.solver).max_abs)
+    p = pipeline.extrapolate(model, ckpt["dataset"], to_object(cfg.dataset), cfg.t_final, cfg.context,
+                             to_object(cfg.solver))
 
     log.info("extrapolated %s from %s", ckpt["model"], ckpt_path)
-    metrics = {"model": ckpt["model"], "run": str(ckpt_path), **prediction.metrics()}
-    p = prediction
+    metrics = {"model": ckpt["model"], "run": str(ckpt_path), **p.metrics()}
     np.savez(out / "prediction.npz", t=p.t, G_pred=p.G_pred, G_true=p.G_true, params=p.params)
     write_json(out / "metrics.json", metrics)
     figure = out / "extrapolation.png"
@@ -48,7 +37,7 @@ def run(cfg) -> None:
         plot_curves(p.t, p.G_pred, p.G_true, p.split, figure, title=f"{ckpt['model']}: r2 = {metrics['r2']:.3f}")
         if hasattr(model, "attention_maps"):
             plot_attention(model.attention_maps(p.G_true[:1, :p.split], p.t), out / "attention.png")
-    if prediction.partial:  # results so far are saved and marked partial; the run itself failed
+    if p.partial:  # results so far are saved and marked partial; the run itself failed
         raise RunFailure(f"the prediction blew up (|G| > solver.max_abs or not finite) after t = "
                          f"{metrics['t_reached']:.6g}; partial results (metrics.json: partial) are in {out}")
     log.info("rel_l2 = %.4g over t in (%.4g, %.4g]%s; wrote %s", metrics["rel_l2"], metrics["t_known"],

@@ -17,23 +17,23 @@ def run(cfg) -> None:
     limit_threads(device_cfg.threads)
     dataset_cfg = to_object(cfg.dataset) if cfg.dataset is not None else pipeline.default_dataset(model_cfg)
     out = run_dir()
+    budget, unit = model_cfg.budget()
 
-    def on_epoch(epoch: int, record: dict) -> None:
-        if epoch % trainer.log_every == 0 or epoch == model_cfg.epochs - 1:
-            log.info("epoch %d/%d  %s", epoch + 1, model_cfg.epochs,
+    def on_iteration(i: int, record: dict) -> None:
+        if i % trainer.log_every == 0 or i == budget - 1:
+            log.info("%s %d/%d  %s", unit, i + 1, budget,
                      "  ".join(f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float)))
 
     state_path = out / "train_state.pt"
     if state_path.exists() and not trainer.resume:
         state_path.unlink()
-    trained = pipeline.train(model_cfg, dataset_cfg, to_object(cfg.solver).spec(), trainer, on_epoch=on_epoch,
-                             device=device_cfg.torch_device(), log=log, state_path=state_path)
-    trained.checkpoint["config"] = pipeline.json_plain(pipeline.enum_free(
-        {"model": model_cfg.__dict__, "trainer": trainer.__dict__}))
+    trained = pipeline.train(model_cfg, dataset_cfg, to_object(cfg.solver).spec(), trainer,
+                             on_iteration=on_iteration, device=device_cfg.torch_device(), log=log,
+                             state_path=state_path)
     torch.save(trained.checkpoint, out / "model.pt")
     write_json(out / "metrics.json", pipeline.train_metrics(trained, model_cfg))
     if trained.history.get("loss"):
-        plot_loss(trained.history, out / "loss.png", title=f"{model_cfg.name} on {dataset_cfg.name}")
+        plot_loss(trained.history, out / "loss.png", title=f"{model_cfg.name} on {dataset_cfg.name}", unit=unit)
     log.info("trained in %.1f s; wrote %s", trained.wall_s, out / "model.pt")
     hint = "t_final=40" if trained.data.kind == "ide" else f"context={getattr(model_cfg, 'context', 20)}"
     log.info("extrapolate with: idelearn extrapolate run=%s %s", out, hint)

@@ -14,18 +14,6 @@ from scipy.special import j1
 from .problem import IDEProblem
 
 
-def hamiltonian(h=None, H=None) -> np.ndarray:
-    """The (d, d) Hermitian matrix from a scalar `h` or a nested list `H`."""
-    if H is None:
-        return np.array([[complex(h)]])
-    H = np.asarray(H, dtype=complex)
-    if H.ndim != 2 or H.shape[0] != H.shape[1]:
-        raise ValueError(f"H must be a square matrix, got shape {H.shape}")
-    if not np.allclose(H, H.conj().T, atol=1e-12):
-        raise ValueError("H must be Hermitian (H == H^†)")
-    return H
-
-
 def dyson_problem(H: np.ndarray, c: float) -> IDEProblem:
     """Batched Dyson problem: H of shape (batch, d, d) or (d, d)."""
     H = np.asarray(H, dtype=complex)

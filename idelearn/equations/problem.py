@@ -13,13 +13,3 @@ class IDEProblem:
     F: Callable[[np.ndarray, float], np.ndarray]
     K: Callable[[np.ndarray, float], np.ndarray]
     G0: np.ndarray  # (batch, d, m) complex
-
-
-def check_grid(n_traj: int, n_t: int, t_final: float) -> None:
-    """Reject curve grids that cannot hold a trajectory, naming the offending argument."""
-    if n_traj < 1:
-        raise ValueError(f"n_traj must be >= 1, got {n_traj}")
-    if n_t < 2:
-        raise ValueError(f"n_t must be >= 2, got {n_t}")
-    if not t_final > 0:
-        raise ValueError(f"t_final must be > 0, got {t_final}")

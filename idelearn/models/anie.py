@@ -21,31 +21,20 @@ from .ie_common import fixed_point, free_term
 class ANIE(nn.Module):
     """Integral equation whose integral operator is a transformer encoder."""
 
-    def __init__(
-        self,
-        dim: int,
-        d_model: int = 64,
-        n_heads: int = 4,
-        n_layers: int = 2,
-        dim_feedforward: int = 128,
-        dropout: float = 0.0,
-        mode: str = "volterra",
-        max_iter: int = 3,
-        tol: float = 1e-4,
-        smoothing: float = 1.0,
-    ):
+    def __init__(self, dim: int, *, d_model: int, n_heads: int, n_layers: int, dim_feedforward: int, mode: str,
+                 max_iter: int, tol: float, smoothing: float):
         super().__init__()
         if mode not in ("volterra", "fredholm"):
             raise ValueError(f"mode must be 'volterra' or 'fredholm', got {mode!r}")
         self.config = dict(
             dim=dim, d_model=d_model, n_heads=n_heads, n_layers=n_layers,
-            dim_feedforward=dim_feedforward, dropout=dropout, mode=mode,
+            dim_feedforward=dim_feedforward, mode=mode,
             max_iter=max_iter, tol=tol, smoothing=smoothing,
         )
         self.mode, self.max_iter, self.tol, self.smoothing = mode, max_iter, tol, smoothing
         self.embed = nn.Linear(dim + 1, d_model)
         layer = nn.TransformerEncoderLayer(
-            d_model, n_heads, dim_feedforward, dropout, activation="gelu", batch_first=True
+            d_model, n_heads, dim_feedforward, dropout=0.0, activation="gelu", batch_first=True
         )
         self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
         self.project = nn.Linear(d_model, dim)

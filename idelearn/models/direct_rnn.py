@@ -15,14 +15,13 @@ import torch
 from torch import nn
 
 from idelearn.models.lstm_operator import from_features, to_features
-from idelearn.models.training import Checkpointing, optimiser_step, run_epochs, validation_rows
+from idelearn.models.training import Checkpointing, optimiser_step, run_loop, validation_rows
 
 
 class DirectRNN(nn.Module):
     """Features of G_n -> features of G_{n+1} (physical units); state = (h, c)."""
 
-    def __init__(self, n_features: int, hidden_size: int = 64, num_layers: int = 2,
-                 x_scale: list[float] | None = None):
+    def __init__(self, n_features: int, hidden_size: int, num_layers: int, x_scale: list[float] | None = None):
         super().__init__()
         self.config = dict(n_features=n_features, hidden_size=hidden_size, num_layers=num_layers)
         self.lstm = nn.LSTM(n_features, hidden_size, num_layers, batch_first=True)
@@ -39,18 +38,19 @@ def fit_direct_rnn(
     model: DirectRNN,
     G: np.ndarray,
     *,
-    epochs: int = 750,
-    lr: float = 1e-2,
-    batch_size: int = 8,
-    seed: int = 0,
+    steps: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
     val_fraction: float = 0.2,
-    on_epoch: Callable[[int, dict], None] | None = None,
+    on_step: Callable[[int, dict], None] | None = None,
     device: torch.device | str | None = None,
     checkpointing: Checkpointing | None = None,
 ) -> dict:
     """Teacher-forced training on G: complex (n_traj, n_t, d, m); MSE of scaled G_{n+1}.
 
-    One trajectory: the last `val_fraction` of the window is held out; many: a
+    One step = one Adam step on `batch_size` trajectories drawn with replacement. One
+    trajectory: the last `val_fraction` of the window is held out; many: a
     `val_fraction` of the trajectories. Adam + cosine decay; returns the history.
     """
     gen = torch.Generator().manual_seed(seed)
@@ -72,15 +72,16 @@ def fit_direct_rnn(
     model.x_scale.copy_(torch.where(s > 1e-8 * s.max().clamp_min(1e-30), s, torch.ones_like(s)))
 
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
 
-    def epoch_fn(ep: int) -> dict:
+    def step(i: int) -> dict:
         idx = torch.randint(0, n_traj, (min(batch_size, n_traj),), generator=gen).to(X.device)
         xb = X[idx]
         pred, _ = model(xb[:, :-1])
-        rec = {"loss": optimiser_step(opt, ((pred - xb[:, 1:]) / model.x_scale).pow(2).mean(), ep, clip=1.0)}
+        rec = {"loss": optimiser_step(opt, ((pred - xb[:, 1:]) / model.x_scale).pow(2).mean(), f"step {i + 1}",
+                                      clip=1.0)}
         sched.step()
-        rows = None if Xv is None else validation_rows(ep, epochs)
+        rows = None if Xv is None else validation_rows(i, steps)
         if rows is not None:
             model.eval()
             with torch.no_grad():
@@ -89,7 +90,7 @@ def fit_direct_rnn(
                 rec["val_loss"] = err.pow(2).mean().item()
         return rec
 
-    return run_epochs(model, opt, sched, gen, epochs, epoch_fn, on_epoch, checkpointing)
+    return run_loop(model, opt, sched, gen, steps, step, on_step, checkpointing)
 
 
 @torch.no_grad()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .training import Checkpointing, optimiser_step, run_epochs
+from .training import Checkpointing, optimiser_step, run_loop
 
 
 def free_term(known: torch.Tensor, n_t: int) -> torch.Tensor:
@@ -54,10 +54,10 @@ def fit_ie_model(
     *,
     context: int,
     epochs: int,
-    lr: float = 1e-3,
-    batch_size: int = 32,
-    seed: int = 0,
-    lr_final: float | None = None,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    lr_final: float | None,
     on_epoch: Callable[[int, dict], None] | None = None,
     device: torch.device | str | None = None,
     checkpointing: Checkpointing | None = None,
@@ -67,7 +67,7 @@ def fit_ie_model(
     curves: (n, n_t, dim) float, t: (n_t,). The learning rate decays from `lr`
     to `lr_final` along a cosine (None: constant), which settles the last
     epochs without a separate tuning pass. `on_epoch(epoch, record)` sees each
-    epoch's record {"epoch", "loss", "s_per_iter", "wall_s"} (training time so
+    epoch's record {"loss", "s_per_iter", "wall_s"} (training time so
     far, callbacks excluded); the history holds the per-epoch lists.
     """
     torch.manual_seed(seed)
@@ -88,15 +88,16 @@ def fit_ie_model(
         for idx in torch.randperm(len(y), generator=gen).split(batch_size):
             batch = y[idx]
             pred = model(batch[:, :context], t)
-            losses.append(optimiser_step(opt, torch.mean((pred[:, context:] - batch[:, context:]) ** 2), epoch))
+            loss = torch.mean((pred[:, context:] - batch[:, context:]) ** 2)
+            losses.append(optimiser_step(opt, loss, f"epoch {epoch + 1}"))
             if sched is not None:
                 sched.step()
         epoch_s = time.perf_counter() - tic
         train_s[0] += epoch_s
-        return {"epoch": epoch, "loss": float(np.mean(losses)), "s_per_iter": epoch_s / len(losses),
+        return {"loss": float(np.mean(losses)), "s_per_iter": epoch_s / len(losses),
                 "wall_s": train_s[0]}
 
-    history = run_epochs(model, opt, sched, gen, epochs, epoch_fn, on_epoch, checkpointing)
+    history = run_loop(model, opt, sched, gen, epochs, epoch_fn, on_epoch, checkpointing)
     history["wall_s"] = history["wall_s"][-1] if history.get("wall_s") else 0.0
     return history
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .training import Checkpointing, optimiser_step, run_epochs, validation_rows
+from .training import Checkpointing, optimiser_step, run_loop, validation_rows
 
 
 def to_features(Z: np.ndarray) -> np.ndarray:
@@ -342,7 +342,7 @@ def fit_lstm_operator(
                                     n0, H, float(dt))
             rec["rollout_loss"] = lr_roll.item()
             loss = loss + rollout_weight * lr_roll
-        optimiser_step(opt, loss, ep, clip)
+        optimiser_step(opt, loss, f"step {ep + 1}", clip)
         sched.step()
         rows = None if Xv is None else validation_rows(ep, epochs)
         if rows is not None:
@@ -353,7 +353,7 @@ def fit_lstm_operator(
             model.train()
         return rec
 
-    return run_epochs(model, opt, sched, gen, epochs, epoch_fn, on_epoch, checkpointing)
+    return run_loop(model, opt, sched, gen, epochs, epoch_fn, on_epoch, checkpointing)
 
 
 # -- memory operator -----------------------------------------------------------------

@@ -48,24 +48,13 @@ def interp_time(values: torch.Tensor, grid: torch.Tensor, s: torch.Tensor) -> to
 class NIE(nn.Module):
     """Neural integral equation solved by fixed-point iteration over the whole grid."""
 
-    def __init__(
-        self,
-        dim: int,
-        hidden: int = 64,
-        width: int | None = None,
-        mode: str = "volterra",
-        quadrature: str = "montecarlo",
-        n_samples: int = 64,
-        max_iter: int = 5,
-        tol: float = 1e-4,
-        smoothing: float = 1.0,
-    ):
+    def __init__(self, dim: int, *, hidden: int, width: int, mode: str, quadrature: str, n_samples: int,
+                 max_iter: int, tol: float, smoothing: float):
         super().__init__()
         if mode not in ("volterra", "fredholm"):
             raise ValueError(f"mode must be 'volterra' or 'fredholm', got {mode!r}")
         if quadrature not in QUADRATURES:
             raise ValueError(f"quadrature must be one of {sorted(QUADRATURES)}, got {quadrature!r}")
-        width = dim if width is None else width
         self.config = dict(
             dim=dim, hidden=hidden, width=width, mode=mode, quadrature=quadrature,
             n_samples=n_samples, max_iter=max_iter, tol=tol, smoothing=smoothing,

@@ -1,61 +1,132 @@
-"""The model registry: every model has one shape (PyDMD style).
+"""The model registry: for each `model=<name>`, its config schema and its estimator.
 
-    model = MODELS[name](**hparams)
-    history = model.fit(data, **training)            # -> dict of loss curves
+Every estimator has one shape (PyDMD style):
+
+    model = MODELS[name](config)                      # config: the composed schema object
+    history = model.fit(data, seed=...)               # -> dict of loss curves
     G = model.extrapolate(G_known, t, F=..., I_known=...)   # whole trajectories on t
     ckpt = model.checkpoint(); MODELS[ckpt["model"]].restore(ckpt)
 
-`extrapolate` gets the first k nodes of each trajectory and returns all of
-them up to len(t) (the known part included, unchanged). IDE models also get
-the streaming term F(G, t) and the known memory I; curve models ignore them.
+`extrapolate` gets the first k nodes of each trajectory and returns all of them up
+to len(t) (the known part included, unchanged). IDE models also get the streaming
+term F(G, t) and the known memory I; curve models ignore them.
+
+This is the one place where a model's config becomes objects: the nets and their fit
+functions (lstm_operator.py, nie.py, ...) take plain arguments. Adding a model: its
+numerics in a module of this package, a schema + estimator + MODELS entry here, and
+conf/model/<name>.yaml with its values.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
+from typing import ClassVar
+
 import numpy as np
 import torch
+from omegaconf import MISSING
 
+from ..config import Schema, require
 from ..data.dataset import Dataset
 from ..solvers.multistep import adams_integrate
 from . import anie as anie_mod
 from . import direct_rnn as direct_rnn_mod
+from . import dmd as dmd_mod
 from . import ie_common
 from . import lstm_operator as lstm_mod
 from . import nie as nie_mod
-from .dmd import dmd_extrapolate
 
 
 class Incompatible(ValueError):
     """A model/dataset combination that cannot work."""
 
 
-class Model:
-    name = ""
-    accepts = ""  # human-readable, for error messages
+# ----------------------------------------------------------------------------- schemas shared by models
 
-    def __init__(self, **hparams):
-        self.hparams = hparams
+@dataclass
+class ModelConfig(Schema):
+    group: ClassVar[str] = "model"
+    name: str = MISSING
+    default_dataset: str = MISSING  # trained on this dataset when `dataset=` is not given
+
+    def budget(self) -> tuple[int, str]:
+        """How long training runs, in its unit: (steps, "step"), (epochs, "epoch") or (1, "fit")."""
+        return 1, "fit"
+
+
+@dataclass
+class SteppedTraining(ModelConfig):
+    """Trained in optimiser steps, each on a mini-batch of trajectories (paper 1 calls a step an epoch)."""
+
+    steps: int = MISSING
+    lr: float = MISSING
+    batch_size: int = MISSING
+
+    def check(self):
+        require(self.steps >= 1, "model.steps", f"must be >= 1, got {self.steps}")
+        require(self.lr > 0, "model.lr", f"must be > 0, got {self.lr}")
+        require(self.batch_size >= 1, "model.batch_size", f"must be >= 1, got {self.batch_size}")
+
+    def budget(self):
+        return self.steps, "step"
+
+
+@dataclass
+class EpochTraining(ModelConfig):
+    """Trained in epochs, each a pass over the training curves in mini-batches; lr cosine-decays to lr_final."""
+
+    epochs: int = MISSING
+    lr: float = MISSING
+    batch_size: int = MISSING
+    lr_final: float | None = MISSING  # None: constant learning rate
+
+    def check(self):
+        require(self.epochs >= 1, "model.epochs", f"must be >= 1, got {self.epochs}")
+        require(self.lr > 0, "model.lr", f"must be > 0, got {self.lr}")
+        require(self.batch_size >= 1, "model.batch_size", f"must be >= 1, got {self.batch_size}")
+        require(self.lr_final is None or self.lr_final >= 0, "model.lr_final", f"must be >= 0, got {self.lr_final}")
+
+    def budget(self):
+        return self.epochs, "epoch"
+
+
+class Model:
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    accepts: ClassVar[str] = ""  # human-readable, for error messages
+
+    def __init__(self, config: ModelConfig):
+        self.config = config
         self.net = None
+        self.fitted: dict = {}  # what fit learned besides the net's weights (normalisation, DMD modes)
 
     def check(self, kind: str, n_traj: int) -> None:
         """Raise Incompatible unless data of this kind ('ide' | 'trajectory') and size can work."""
 
+    def fit(self, data: Dataset, *, seed: int, on_iteration=None, device=None, checkpointing=None) -> dict:
+        raise NotImplementedError
+
+    def extrapolate(self, G_known: np.ndarray, t: np.ndarray, *, F=None, I_known=None) -> np.ndarray:
+        raise NotImplementedError
+
+    def make_net(self, **net_config):
+        raise NotImplementedError
+
     def checkpoint(self) -> dict:
-        return {"model": self.name, "hparams": dict(self.hparams),
-                "state_dict": None if self.net is None else self.net.state_dict(),
-                "net_config": None if self.net is None else dict(self.net.config)}
+        return {"model": self.name, "config": self.config.plain(), "fitted": self.fitted,
+                "net_config": None if self.net is None else dict(self.net.config),
+                "state_dict": None if self.net is None else self.net.state_dict()}
 
     @classmethod
     def restore(cls, ckpt: dict) -> Model:
-        model = cls(**ckpt["hparams"])
+        model = cls(cls.config_class.from_plain(ckpt["config"]))
+        model.fitted = dict(ckpt.get("fitted") or {})
         if ckpt.get("net_config") is not None:
             model.net = model.make_net(**ckpt["net_config"])
             model.net.load_state_dict(ckpt["state_dict"])
             model.net.eval()
         return model
-
-    def make_net(self, **config):
-        raise NotImplementedError
 
     def to(self, device) -> Model:
         if self.net is not None:
@@ -63,66 +134,116 @@ class Model:
         return self
 
 
+def needs_ide(model: Model, kind: str) -> None:
+    if kind != "ide":
+        raise Incompatible(f"{model.name} needs {model.accepts}")
+
+
+IDE_DATA = "IDE data with the memory integral I (dyson, dyson_multi, matrix_ide, matrix_ide_multi)"
+
+
+# ----------------------------------------------------------------------------- lstm_operator
+
+@dataclass
+class LSTMOperatorConfig(SteppedTraining):
+    name: str = "lstm_operator"
+    hidden_size: int = MISSING
+    num_layers: int = MISSING
+    ema: float = MISSING  # running-amplitude scaling of G and I (0 = the paper's fixed scaling)
+    ab_order: int = MISSING  # Adams–Bashforth order of the extrapolation (the paper: AB3)
+    corrector: bool = MISSING
+    gain: float = MISSING  # random amplitude perturbation in training (robustness to its own feedback)
+    bptt_window: int = MISSING  # train each step on one window of this many nodes (truncated BPTT; 0 = whole)
+
+    def check(self):
+        super().check()
+        require(1 <= self.ab_order <= 8, "model.ab_order", f"must be in 1..8, got {self.ab_order}")
+        require(self.hidden_size >= 1 and self.num_layers >= 1, "model.hidden_size", "and num_layers must be >= 1")
+        require(self.bptt_window >= 0, "model.bptt_window", f"must be >= 0, got {self.bptt_window}")
+        require(0 <= self.ema < 1, "model.ema", f"must be in [0, 1), got {self.ema}")
+        require(self.gain >= 0, "model.gain", f"must be >= 0, got {self.gain}")
+
+
 class LSTMOperatorModel(Model):
     """Paper 1: an LSTM learns G history -> I; the IDE is then stepped with AB(ab_order)."""
 
     name = "lstm_operator"
-    accepts = "IDE data with the memory integral I (dyson, dyson_multi, matrix_ide, matrix_ide_multi)"
+    config_class = LSTMOperatorConfig
+    accepts = IDE_DATA
 
     def check(self, kind, n_traj):
-        if kind != "ide":
-            raise Incompatible(f"lstm_operator needs {self.accepts}")
+        needs_ide(self, kind)
 
-    def make_net(self, **config):
-        return lstm_mod.LSTMOperator(**config)
+    def make_net(self, **net_config):
+        return lstm_mod.LSTMOperator(**net_config)
 
-    def fit(self, data: Dataset, *, epochs, lr, batch_size, seed, on_epoch=None, device=None, checkpointing=None,
-            **extra):
+    def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
+        c = self.config
         torch.manual_seed(seed)
-        n_features = 2 * int(np.prod(data.G.shape[-2:]))
-        # .get: checkpoints written before the filter path existed lack these keys (= no filter)
-        self.net = self.make_net(n_features=n_features, hidden_size=self.hparams["hidden_size"],
-                                 num_layers=self.hparams["num_layers"], ema=self.hparams["ema"],
-                                 fir_len=self.hparams.get("fir_len", 0), fir_stride=self.hparams.get("fir_stride", 1))
-        # dt: the rollout loss steps G with AB3 on the data's grid. One trajectory: train on its whole
-        # window (holding out its last 20 % measured 1.10 vs 0.47 rel_l2 on Dyson, t <= 10 -> 40); no val_loss.
-        extra.setdefault("val_fraction", 0.0 if data.n_traj == 1 else 0.2)
-        return lstm_mod.fit_lstm_operator(self.net, data.G, data.I, epochs=epochs, lr=lr, batch_size=batch_size,
-                                          seed=seed, on_epoch=on_epoch, dt=data.dt, device=device,
-                                          checkpointing=checkpointing, **extra)
+        self.net = self.make_net(n_features=2 * int(np.prod(data.G.shape[-2:])), hidden_size=c.hidden_size,
+                                 num_layers=c.num_layers, ema=c.ema)
+        # One trajectory: train on its whole window (holding out its last 20 % measured 1.10 vs 0.47
+        # rel_l2 on Dyson, t <= 10 -> 40); many: 20 % of them are held out for the validation curve.
+        val_fraction = 0.0 if data.n_traj == 1 else 0.2
+        return lstm_mod.fit_lstm_operator(self.net, data.G, data.I, epochs=c.steps, lr=c.lr,
+                                          batch_size=c.batch_size, seed=seed, gain=c.gain, bptt_window=c.bptt_window,
+                                          val_fraction=val_fraction, dt=data.dt, on_epoch=on_iteration,
+                                          device=device, checkpointing=checkpointing)
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None):
         if F is None:
             raise ValueError("lstm_operator extrapolation needs the streaming term F")
         from . import fast_lstm  # here, not at the top: only this method of the file uses it
 
-        order, corrector, dt = self.hparams["ab_order"], self.hparams["corrector"], float(t[1] - t[0])
-        if fast_lstm.supported(self.net, corrector):
-            # Same maths as below in one fused loop (~15x faster per step); see fast_lstm.
-            G, _ = fast_lstm.adams_lstm(self.net, F, G_known, I_known, dt, len(t), order=order)
+        c, dt = self.config, float(t[1] - t[0])
+        if fast_lstm.supported(self.net, c.corrector):
+            # The same maths as the generic stepper below, in one fused loop (~15x faster per step):
+            # two loops, kept equal step for step by tests/models/test_fast_lstm.py.
+            G, _ = fast_lstm.adams_lstm(self.net, F, G_known, I_known, dt, len(t), order=c.ab_order)
             return G
-        memory = lstm_mod.LearnedMemory(self.net)
-        G, _ = adams_integrate(F, memory, G_known, I_known, dt, len(t), order=order, corrector=corrector)
+        G, _ = adams_integrate(F, lstm_mod.LearnedMemory(self.net), G_known, I_known, dt, len(t),
+                               order=c.ab_order, corrector=c.corrector)
         return G
+
+
+# ----------------------------------------------------------------------------- direct_rnn
+
+@dataclass
+class DirectRNNConfig(SteppedTraining):
+    name: str = "direct_rnn"
+    hidden_size: int = MISSING
+    num_layers: int = MISSING
+    context: int = MISSING  # curve data: observed points given when extrapolating
+
+    def check(self):
+        super().check()
+        require(self.hidden_size >= 1 and self.num_layers >= 1, "model.hidden_size", "and num_layers must be >= 1")
+        require(self.context >= 1, "model.context", f"must be >= 1, got {self.context}")
+
+
+def as_matrices(G: np.ndarray) -> np.ndarray:
+    """Curves (n, n_t, dim) become complex column matrices (n, n_t, dim, 1), the LSTM models' layout."""
+    return G.astype(complex) if G.ndim == 4 else G[..., None].astype(complex)
 
 
 class DirectRNNModel(Model):
     """Paper 1 baseline 2 (and paper 2's LSTM baseline): the same LSTM learns G_n -> G_{n+1}."""
 
     name = "direct_rnn"
+    config_class = DirectRNNConfig
     accepts = "any trajectory data (IDE or curves)"
 
-    def make_net(self, **config):
-        return direct_rnn_mod.DirectRNN(**config)
+    def make_net(self, **net_config):
+        return direct_rnn_mod.DirectRNN(**net_config)
 
-    def fit(self, data: Dataset, *, epochs, lr, batch_size, seed, on_epoch=None, device=None, checkpointing=None,
-            **extra):
+    def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
+        c = self.config
         torch.manual_seed(seed)
         G = as_matrices(data.G)
-        self.net = self.make_net(n_features=2 * int(np.prod(G.shape[-2:])), hidden_size=self.hparams["hidden_size"],
-                                 num_layers=self.hparams["num_layers"])
-        return direct_rnn_mod.fit_direct_rnn(self.net, G, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                                             on_epoch=on_epoch, device=device, checkpointing=checkpointing, **extra)
+        self.net = self.make_net(n_features=2 * int(np.prod(G.shape[-2:])), hidden_size=c.hidden_size,
+                                 num_layers=c.num_layers)
+        return direct_rnn_mod.fit_direct_rnn(self.net, G, steps=c.steps, lr=c.lr, batch_size=c.batch_size, seed=seed,
+                                             on_step=on_iteration, device=device, checkpointing=checkpointing)
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None):
         rolled = direct_rnn_mod.rollout(self.net, as_matrices(G_known), len(t) - G_known.shape[1])
@@ -131,95 +252,178 @@ class DirectRNNModel(Model):
         return np.concatenate([G_known, rolled], axis=1)
 
 
-def as_matrices(G: np.ndarray) -> np.ndarray:
-    """Curves (n, n_t, dim) become complex column matrices (n, n_t, dim, 1), the LSTM models' layout."""
-    return G.astype(complex) if G.ndim == 4 else G[..., None].astype(complex)
+# ----------------------------------------------------------------------------- dmd
+
+class DMDVariant(Enum):
+    exact = "exact"
+    hankel = "hankel"
+
+
+@dataclass
+class DMDConfig(ModelConfig):
+    name: str = "dmd"
+    variant: DMDVariant = MISSING
+    svd_rank: float = MISSING  # PyDMD: 0 = optimal hard threshold, int = rank, (0, 1) = energy kept
+    delay: int = MISSING  # Hankel delay embedding length (snapshots)
+
+    def check(self):
+        require(self.delay >= 1, "model.delay", f"must be >= 1, got {self.delay}")
+        require(self.svd_rank >= 0, "model.svd_rank", f"must be >= 0, got {self.svd_rank}")
 
 
 class DMDModel(Model):
-    """Paper 1 baseline 3: DMD fitted on each trajectory's own known window."""
+    """Paper 1 baseline 3: DMD fitted on one trajectory's window, then stepped from any known history."""
 
     name = "dmd"
+    config_class = DMDConfig
     accepts = "a single trajectory (n_traj = 1)"
 
     def check(self, kind, n_traj):
         if n_traj != 1:
-            raise Incompatible(f"dmd extrapolates one trajectory at a time; got {n_traj} (needs {self.accepts})")
+            raise Incompatible(f"dmd is fitted on one trajectory; got {n_traj} (needs {self.accepts})")
 
-    def fit(self, data: Dataset, **_):
-        # Nothing to learn ahead of time: DMD is fitted on the known window when extrapolating.
-        # Report its reconstruction error on the training window as the "loss".
-        n = data.G.shape[1]
-        recon = self.extrapolate(data.G, data.t)
-        err = float(np.linalg.norm(recon[:, :n] - data.G) / np.linalg.norm(data.G))
-        return {"loss": [err]}
+    def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
+        c = self.config
+        fit = dmd_mod.fit_dmd(data.G[0], c.variant.value, c.svd_rank, c.delay)
+        self.fitted = {"modes": torch.from_numpy(fit.modes), "eigs": torch.from_numpy(fit.eigs), "delay": fit.delay}
+        # The "loss": the window predicted by the fitted operator from its first `delay` nodes.
+        window = dmd_mod.dmd_predict(fit, data.G[0, : fit.delay], data.G.shape[1])
+        return {"loss": [float(np.linalg.norm(window - data.G[0]) / np.linalg.norm(data.G[0]))]}
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None):
-        out = [dmd_extrapolate(g, len(t), self.hparams["variant"], self.hparams["svd_rank"], self.hparams["delay"])
-               for g in G_known]
-        out = np.stack(out)
-        out[:, : G_known.shape[1]] = G_known
-        return out
+        fit = dmd_mod.DMDFit(self.fitted["modes"].numpy(), self.fitted["eigs"].numpy(), int(self.fitted["delay"]))
+        G = np.stack([dmd_mod.dmd_predict(fit, g, len(t)) for g in G_known])
+        return G.real if np.isrealobj(G_known) else G
 
 
-class _CurveModel(Model):
-    """NIE and ANIE: trained and run on curves normalised per coordinate (mean/std of the training
-    curves) and on time mapped to [0, 1] over the training span (both stored in the checkpoint), so
-    Lorenz (|y| ~ 40, t up to 100) trains like the spirals: the integral term scales with the span."""
+# ----------------------------------------------------------------------------- nie, anie
+
+class IEMode(Enum):
+    volterra = "volterra"
+    fredholm = "fredholm"
+
+
+@dataclass
+class IEModelConfig(EpochTraining):
+    """What NIE and ANIE share: the integral's limits, the fixed-point solve, the observed context."""
+
+    mode: IEMode = MISSING
+    max_iter: int = MISSING  # fixed-point iterations (kept on the autograd tape)
+    tol: float = MISSING
+    smoothing: float = MISSING  # y <- (1 - s) y + s T(y)
+    context: int = MISSING  # observed points the model is given (the free term)
+
+    def check(self):
+        super().check()
+        require(0 < self.smoothing <= 1, "model.smoothing", f"must be in (0, 1], got {self.smoothing}")
+        require(self.context >= 1, "model.context", f"must be >= 1, got {self.context}")
+        require(self.max_iter >= 1, "model.max_iter", f"must be >= 1, got {self.max_iter}")
+        require(self.tol >= 0, "model.tol", f"must be >= 0, got {self.tol}")
+
+
+class CurveModel(Model):
+    """Curve models (NIE, ANIE) train and run on curves normalised per coordinate (mean/std of the
+    training curves) and on time mapped to [0, 1] over the training span, both kept in `fitted`:
+    Lorenz (|y| ~ 40, t up to 100) then trains like the spirals, the integral scaling with the span."""
 
     accepts = "real-valued curves (lotka_volterra, lorenz, spirals, from_file curves)"
-    net_hparams: tuple[str, ...] = ()
 
     def check(self, kind, n_traj):
         if kind != "trajectory":
             raise Incompatible(f"{self.name} needs {self.accepts}")
 
-    def fit(self, data: Dataset, *, epochs, lr, batch_size, seed, on_epoch=None, device=None, checkpointing=None,
-            **extra):
+    def net_config(self) -> dict:
+        raise NotImplementedError
+
+    def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
+        c = self.config
         torch.manual_seed(seed)
-        mean, std = data.G.mean(axis=(0, 1)), data.G.std(axis=(0, 1))
-        self.hparams["norm_mean"], self.hparams["norm_std"] = mean.tolist(), np.where(std > 0, std, 1.0).tolist()
-        self.hparams["time_span"] = [float(data.t[0]), float(data.t[-1])]
-        config = {k: self.hparams[k] for k in self.net_hparams}
-        self.net = self.make_net(dim=data.G.shape[-1], **config)
-        return ie_common.fit_ie_model(self.net, self.normalise(data.G), self.unit_time(data.t),
-                                     context=self.hparams["context"],
-                                     epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, on_epoch=on_epoch,
-                                     device=device, checkpointing=checkpointing, **extra)
+        std = data.G.std(axis=(0, 1))
+        self.fitted = {"norm_mean": data.G.mean(axis=(0, 1)).tolist(), "norm_std": np.where(std > 0, std, 1.0).tolist(),
+                       "time_span": [float(data.t[0]), float(data.t[-1])]}
+        self.net = self.make_net(dim=data.G.shape[-1], **self.net_config())
+        return ie_common.fit_ie_model(self.net, self.normalise(data.G), self.unit_time(data.t), context=c.context,
+                                      epochs=c.epochs, lr=c.lr, batch_size=c.batch_size, seed=seed,
+                                      lr_final=c.lr_final, on_epoch=on_iteration, device=device,
+                                      checkpointing=checkpointing)
 
     def normalise(self, y):
-        return (y - np.asarray(self.hparams["norm_mean"])) / np.asarray(self.hparams["norm_std"])
+        return (y - np.asarray(self.fitted["norm_mean"])) / np.asarray(self.fitted["norm_std"])
 
     def unit_time(self, t):
-        t0, t1 = self.hparams["time_span"]
+        t0, t1 = self.fitted["time_span"]
         return (np.asarray(t) - t0) / (t1 - t0)
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None):
         context = G_known.shape[1]
         pred = ie_common.predict(self.net, self.normalise(G_known), self.unit_time(t), context)
-        pred = pred * np.asarray(self.hparams["norm_std"]) + np.asarray(self.hparams["norm_mean"])
+        pred = pred * np.asarray(self.fitted["norm_std"]) + np.asarray(self.fitted["norm_mean"])
         pred[:, :context] = G_known
         return pred
 
 
-class NIEModel(_CurveModel):
+class Quadrature(Enum):
+    montecarlo = "montecarlo"
+    gausslegendre = "gausslegendre"
+    simpson = "simpson"
+
+
+@dataclass
+class NIEConfig(IEModelConfig):
+    name: str = "nie"
+    hidden: int = MISSING
+    width: int = MISSING  # K(t, s) is dim x width, F maps dim -> width; > dim leaves room for drift terms
+    quadrature: Quadrature = MISSING
+    n_samples: int = MISSING  # quadrature nodes (Monte Carlo: samples)
+
+    def check(self):
+        super().check()
+        require(self.hidden >= 1 and self.width >= 1, "model.hidden", "and model.width must be >= 1")
+        require(self.n_samples >= 2, "model.n_samples", f"must be >= 2, got {self.n_samples}")
+
+
+class NIEModel(CurveModel):
     """Paper 2: y = f + ∫ K(t, s) F(y(s)) ds, integrals through torchquad."""
 
     name = "nie"
-    net_hparams = ("hidden", "width", "mode", "quadrature", "n_samples", "max_iter", "tol", "smoothing")
+    config_class = NIEConfig
 
-    def make_net(self, **config):
-        return nie_mod.NIE(**config)
+    def net_config(self):
+        c = self.config
+        return dict(hidden=c.hidden, width=c.width, mode=c.mode.value, quadrature=c.quadrature.value,
+                    n_samples=c.n_samples, max_iter=c.max_iter, tol=c.tol, smoothing=c.smoothing)
+
+    def make_net(self, **net_config):
+        return nie_mod.NIE(**net_config)
 
 
-class ANIEModel(_CurveModel):
+@dataclass
+class ANIEConfig(IEModelConfig):
+    name: str = "anie"
+    d_model: int = MISSING
+    n_heads: int = MISSING
+    n_layers: int = MISSING
+    dim_feedforward: int = MISSING
+
+    def check(self):
+        super().check()
+        require(self.n_heads >= 1 and self.d_model % self.n_heads == 0, "model.n_heads", "must divide model.d_model")
+        require(self.n_layers >= 1, "model.n_layers", f"must be >= 1, got {self.n_layers}")
+
+
+class ANIEModel(CurveModel):
     """Paper 2: y = f + Att(y), self-attention as the integral (causal mask = Volterra)."""
 
     name = "anie"
-    net_hparams = ("d_model", "n_heads", "n_layers", "dim_feedforward", "mode", "max_iter", "tol", "smoothing")
+    config_class = ANIEConfig
 
-    def make_net(self, **config):
-        return anie_mod.ANIE(**config)
+    def net_config(self):
+        c = self.config
+        return dict(d_model=c.d_model, n_heads=c.n_heads, n_layers=c.n_layers, dim_feedforward=c.dim_feedforward,
+                    mode=c.mode.value, max_iter=c.max_iter, tol=c.tol, smoothing=c.smoothing)
+
+    def make_net(self, **net_config):
+        return anie_mod.ANIE(**net_config)
 
     def attention_maps(self, G_known, t):
         param = next(self.net.parameters())

@@ -1,10 +1,12 @@
-"""The epoch loop all models share: non-finite guards, periodic checkpoints, resume.
+"""The training loop all models share: non-finite guards, periodic checkpoints, resume.
 
 A fit function builds its optimiser, scheduler and batch-sampling generator,
-and an `epoch_fn(epoch) -> record` that runs one epoch through
-`optimiser_step`; `run_epochs` does the rest. With checkpointing, the full
+and an `iteration(i) -> record` that runs one iteration through
+`optimiser_step`: one optimiser step on a mini-batch for the models trained
+in `model.steps`, one pass over the training curves for those trained in
+`model.epochs`. `run_loop` does the rest. With checkpointing, the full
 training state (model, optimiser, scheduler, RNG states, history) is written
-every `every` epochs to a temporary file renamed into place, so a crash or
+every `every` iterations to a temporary file renamed into place, so a crash or
 SIGKILL leaves the last complete checkpoint, and a rerun continues from it to
 the same weights as an uninterrupted run.
 """
@@ -27,43 +29,45 @@ class ResumeMismatch(RuntimeError):
 class NonFiniteError(RuntimeError):
     """The loss or the gradients stopped being finite."""
 
-    def __init__(self, message: str, epoch: int):
+    def __init__(self, message: str):
         super().__init__(message)
-        self.epoch = epoch
 
 
 @dataclass
 class Checkpointing:
     path: Path
-    every: int = 10  # epochs between checkpoints
+    every: int = 10  # iterations between checkpoints
 
 
 # Validation is monitoring only (it never changes the weights), yet scoring every held-out
-# trajectory costs up to a whole epoch's training again: with the paper's 2000 Dyson
-# trajectories and batches of 10, 400 held-out sequences every 10 epochs more than doubled the
-# epoch time. So the curve uses a fixed random subset; the last epoch scores them all.
+# trajectory costs up to a whole step's training again: with the paper's 2000 Dyson
+# trajectories and batches of 10, 400 held-out sequences every 10 steps more than doubled the
+# training time. So the curve uses a fixed random subset; the last step scores them all.
 VAL_EVERY = 10
 VAL_MONITOR = 64
 
 
-def validation_rows(epoch: int, epochs: int) -> slice | None:
-    """Held-out trajectories to score at this epoch (they come in random order): None = none."""
-    if epoch == epochs - 1:
+def validation_rows(i: int, n: int) -> slice | None:
+    """Held-out trajectories to score at iteration i of n (they come in random order): None = none."""
+    if i == n - 1:
         return slice(None)
-    return slice(0, VAL_MONITOR) if epoch % VAL_EVERY == 0 else None
+    return slice(0, VAL_MONITOR) if i % VAL_EVERY == 0 else None
 
 
-def optimiser_step(opt: torch.optim.Optimizer, loss: torch.Tensor, epoch: int, clip: float | None = None) -> float:
-    """zero_grad, backward, (clip), step — refusing a non-finite loss or gradient."""
+def optimiser_step(opt: torch.optim.Optimizer, loss: torch.Tensor, where: str, clip: float | None = None) -> float:
+    """zero_grad, backward, (clip), step — refusing a non-finite loss or gradient.
+
+    `where` names the point of training in error messages, e.g. "step 12" or "epoch 3".
+    """
     value = loss.item()
     if not math.isfinite(value):
-        raise NonFiniteError(f"training stopped: the loss is {value} at epoch {epoch + 1}", epoch)
+        raise NonFiniteError(f"training stopped: the loss is {value} at {where}")
     opt.zero_grad()
     loss.backward()
     params = [p for group in opt.param_groups for p in group["params"] if p.grad is not None]
     norm = torch.nn.utils.clip_grad_norm_(params, clip if clip is not None else float("inf"))
     if not torch.isfinite(norm):
-        raise NonFiniteError(f"training stopped: non-finite gradients at epoch {epoch + 1}", epoch)
+        raise NonFiniteError(f"training stopped: non-finite gradients at {where}")
     opt.step()
     return value
 
@@ -74,11 +78,11 @@ def _save(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
-def run_epochs(model: torch.nn.Module, opt, sched, gen: torch.Generator, epochs: int,
-               epoch_fn: Callable[[int], dict], on_epoch=None, checkpointing: Checkpointing | None = None) -> dict:
-    """Run epoch_fn for each epoch; returns the history {"loss": [...], other keys: [...]}.
+def run_loop(model: torch.nn.Module, opt, sched, gen: torch.Generator, n: int,
+             iteration: Callable[[int], dict], on_iteration=None, checkpointing: Checkpointing | None = None) -> dict:
+    """Run iteration(i) for i < n; returns the history {"loss": [...], other keys: [...]}.
 
-    `val_loss`, reported only on some epochs, is kept as (epoch, value) pairs.
+    `val_loss`, reported only at some iterations, is kept as (iteration, value) pairs.
     """
     history: dict = {"loss": []}
     start = 0
@@ -91,25 +95,25 @@ def run_epochs(model: torch.nn.Module, opt, sched, gen: torch.Generator, epochs:
                 sched.load_state_dict(state["scheduler"])
             gen.set_state(state["generator"])
             torch.set_rng_state(state["torch_rng"])
-            history, start = state["history"], state["epoch"]
+            history, start = state["history"], state["iteration"]
         except Exception as exc:  # another model's state, a truncated file, ...
             raise ResumeMismatch(f"{checkpointing.path} does not match this training run ({type(exc).__name__}); "
                                  "use trainer.resume=false to start over") from None
-    for epoch in range(start, epochs):
+    for i in range(start, n):
         model.train()
-        record = epoch_fn(epoch)
+        record = iteration(i)
         for key, value in record.items():
             if key == "val_loss":
-                history.setdefault(key, []).append((epoch, value))
-            elif key != "epoch":
+                history.setdefault(key, []).append((i, value))
+            else:
                 history.setdefault(key, []).append(value)
-        if on_epoch is not None:
-            on_epoch(epoch, record)
-        done = epoch + 1
-        if checkpointing is not None and (done % checkpointing.every == 0 or done == epochs):
+        if on_iteration is not None:
+            on_iteration(i, record)
+        done = i + 1
+        if checkpointing is not None and (done % checkpointing.every == 0 or done == n):
             _save(checkpointing.path, {
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "scheduler": None if sched is None else sched.state_dict(), "generator": gen.get_state(),
-                "torch_rng": torch.get_rng_state(), "history": history, "epoch": done})
+                "torch_rng": torch.get_rng_state(), "history": history, "iteration": done})
     model.eval()
     return history

@@ -43,14 +43,14 @@ def plot_dataset(data: Dataset, path: Path, max_curves: int = 5) -> Path:
     return Path(path)
 
 
-def plot_loss(history: dict, path: Path, title: str = "") -> Path:
+def plot_loss(history: dict, path: Path, title: str = "", unit: str = "step") -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.semilogy(np.arange(1, len(history["loss"]) + 1), history["loss"], lw=1, label="train")
     val = history.get("val_loss") or []
     if val:
         epochs, values = zip(*val) if isinstance(val[0], (list, tuple)) else (range(1, len(val) + 1), val)
         ax.semilogy(np.asarray(epochs) + 1, values, "o-", ms=3, lw=1, label="validation")
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(unit)
     ax.set_ylabel("loss")
     ax.set_title(title)
     ax.legend()

@@ -1,8 +1,11 @@
 """Adams multistep stepper for dG/dt = F(G, t) + I(t), with I from a memory operator.
 
-The same loop serves the exact reference (Gregory memory, AB(p)+AM(p)) and the
-learned surrogate (LSTM memory, AB3): only the memory operator differs, so
-timings and accuracies compare like with like.
+The same loop serves the exact reference (Gregory memory, AB(p)+AM(p)), the
+learned-kernel operator (Gregory memory with K_θ) and the generic path of the
+learned LSTM memory: only the memory operator differs. `extrapolate` runs the
+LSTM operator through a second, fused loop (models/fast_lstm.py) that repeats
+this one's AB(k) arithmetic for speed; tests/models/test_fast_lstm.py keeps the
+two equal step for step.
 """
 
 from __future__ import annotations
@@ -20,11 +23,16 @@ class BlowUpError(RuntimeError):
         self.n_reached = n_reached
 
 
+def nodes_before_blow_up(G: np.ndarray, max_abs: float) -> int:
+    """How many leading nodes of G (batch, n_t, ...) have every |G| <= max_abs and finite."""
+    size = np.abs(G).reshape(G.shape[0], G.shape[1], -1).max(axis=(0, 2), initial=0.0)
+    bad = ~(np.isfinite(size) & (size <= max_abs))
+    return int(np.argmax(bad)) if bad.any() else G.shape[1]
+
+
 def blow_up(G: np.ndarray, I: np.ndarray, dt: float, max_abs: float) -> BlowUpError:
     """A BlowUpError carrying the solution up to the last node where every |G| <= max_abs and is finite."""
-    size = np.abs(G).reshape(G.shape[0], G.shape[1], -1).max(axis=(0, 2))
-    bad = ~(np.isfinite(size) & (size <= max_abs))
-    n_good = int(np.argmax(bad)) if bad.any() else G.shape[1]
+    n_good = nodes_before_blow_up(G, max_abs)
     err = BlowUpError(f"the solution blew up (|G| > {max_abs:g} or not finite) after t = {(n_good - 1) * dt:.6g}",
                       n_good)
     err.G, err.I = G[:, :n_good], I[:, :n_good]

@@ -1,28 +1,48 @@
-"""Benchmark suites: each is `run(suite_config, report, log)` filling one Report."""
+"""Benchmark suites: each a schema (conf/suite/<name>.yaml holds its values) and `run(cfg, report, log)`.
+
+Adding a suite: a module here with its schema and run, an entry in SUITES, and its YAML.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+from omegaconf import MISSING, OmegaConf, open_dict
+
+from ..config import Schema, compose, require, to_object
 from . import paper1_accuracy, paper1_timing, paper2
 
 
-def smoke(cfg, report, log) -> None:
-    """The same pipelines on tiny settings (run in `make test`)."""
-    from ..config import Paper1AccuracySuite, Paper1TimingSuite, Paper2Suite
+@dataclass
+class SmokeSuite(Schema):
+    """Every suite's pipeline on tiny settings (run by `make test`): the same cases, shrunk by overrides."""
 
-    paper1_timing.run(Paper1TimingSuite(horizons=[1.0, 2.0], t_train=0.5, train_epochs=2, fe_max_horizon=2.0,
-                                        coarse_steps=[0.1, 0.05], matrix_sizes=[1, 2], cost_steps=[200, 400],
-                                        cache_dir=cfg.cache_dir),
-                      report, log)
-    paper1_accuracy.run(Paper1AccuracySuite(lstm_epochs=2, direct_rnn_epochs=2, dyson_t_train=0.5, dyson_t_final=1.0,
-                                            dyson_multi_n_traj=3, matrix_t_train=0.5, matrix_t_final=1.0,
-                                            matrix_multi_n_traj=3, reference_order=4, cache_dir=cfg.cache_dir),
-                        report, log)
-    paper2.run(Paper2Suite(timing_epochs=1, timing_n_traj=6, direct_rnn_epochs=1, nie_epochs=1, anie_epochs=1,
-                           spirals_path="/nonexistent", spirals_n_train=8, context=10, cache_dir=cfg.cache_dir,
-                           small=True), report, log)
+    group: ClassVar[str] = "suite"
+    name: str = "smoke"
+    cache_dir: str = MISSING
+    runs: dict[str, dict[str, Any]] = MISSING  # suite name -> the keys of its config to replace
 
 
-def collect(cfg, report, log) -> None:
+def smoke(cfg: SmokeSuite, report, log) -> None:
+    for name, values in cfg.runs.items():
+        unknown = sorted(set(values) - {f.name for f in fields(SUITES[name].config_class)})
+        require(not unknown, f"suite.runs.{name}", f"unknown keys {unknown}")
+        suite = compose("benchmark", [f"suite={name}", f"suite.cache_dir={cfg.cache_dir}"]).suite
+        with open_dict(suite):  # the dict-valued keys (model_overrides, ...) gain entries
+            suite = OmegaConf.merge(suite, values)
+        SUITES[name].run(to_object(suite), report, log)
+
+
+@dataclass
+class CollectSuite(Schema):
+    group: ClassVar[str] = "suite"
+    name: str = "collect"
+    dir: str = MISSING  # a multirun directory
+
+
+def collect(cfg: CollectSuite, report, log) -> None:
     from ..report.collect import collect as collect_runs
 
     rows, table = collect_runs(cfg.dir)
@@ -31,5 +51,17 @@ def collect(cfg, report, log) -> None:
     report.results["runs"] = rows
 
 
-SUITES = {"paper1_timing": paper1_timing.run, "paper1_accuracy": paper1_accuracy.run, "paper2": paper2.run,
-          "smoke": smoke, "collect": collect}
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    config_class: type
+    run: Callable
+
+
+SUITES: dict[str, Suite] = {s.name: s for s in (
+    Suite("paper1_timing", paper1_timing.Paper1TimingSuite, paper1_timing.run),
+    Suite("paper1_accuracy", paper1_accuracy.Paper1AccuracySuite, paper1_accuracy.run),
+    Suite("paper2", paper2.Paper2Suite, paper2.run),
+    Suite("smoke", SmokeSuite, smoke),
+    Suite("collect", CollectSuite, collect),
+)}

@@ -1,90 +1,109 @@
 """paper1_accuracy: paper 1 figures 5-8 and the figure-7 comparison, as rel_l2 tables.
 
-Each case trains with the models' CPU defaults (or the suite's overrides) and
-extrapolates against the reference solver; rel_l2 is over the extrapolated
-part only.
+The cases are in conf/suite/paper1_accuracy.yaml, each a `idelearn train` command and the
+`idelearn extrapolate` commands that test it; rel_l2 is over the extrapolated part only.
 """
 
 from __future__ import annotations
 
-from .. import pipeline
-from ..config import MODEL_CONFIGS, DysonConfig, DysonMultiConfig, MatrixIDEConfig, MatrixIDEMultiConfig, TrainerConfig
-from ..data.ide_datasets import SolverSpec
+from dataclasses import dataclass
+from typing import ClassVar
+
+from omegaconf import MISSING
+
+from ..config import Schema
 from ..errors import RunFailure
 from ..report.plots import plot_extrapolation
+from .common import SuiteConfig, extrapolate_run, train_run
 
 
-def model_config(name: str, epochs):
-    cfg = MODEL_CONFIGS[name]()
-    if epochs is not None and name != "dmd":
-        cfg.epochs = epochs
-    return cfg
+@dataclass
+class AccuracyTest(Schema):
+    group: ClassVar[str] = "suite.cases.tests"
+    label: str = MISSING
+    extrapolate: list[str] = MISSING  # overrides of `idelearn extrapolate`
+    target: float | None = MISSING  # rel_l2 to reach (None: compared, not targeted)
 
 
-def cases(cfg):
-    """(case, model, training dataset config, [(test label, parameter changes, t_final, target)])."""
-    dyson_tests = [("h = 8", {"h": 8.0}, cfg.dyson_t_final, 0.10), ("h = 11.5", {"h": 11.5}, cfg.dyson_t_final, 0.20)]
-    fig7 = [("α = (45, 45), σ = 5, β = 1", {"alpha1": 45.0, "alpha2": 45.0, "sigma": 5.0, "beta": 1.0},
-             cfg.matrix_t_final, None)]
-    matrix_multi = MatrixIDEMultiConfig(n_traj=cfg.matrix_multi_n_traj, t_final=cfg.matrix_t_train)
-    return [
-        ("fig 8 row 1: Dyson single trajectory", "lstm_operator", DysonConfig(t_final=cfg.dyson_t_train),
-         [("h = -1", {}, cfg.dyson_t_final, 0.10)]),
-        ("fig 8 rows 2-3: Dyson multi-trajectory", "lstm_operator",
-         DysonMultiConfig(n_traj=cfg.dyson_multi_n_traj, t_final=cfg.dyson_t_train), dyson_tests),
-        ("fig 5: matrix IDE single trajectory", "lstm_operator", MatrixIDEConfig(t_final=cfg.matrix_t_train),
-         [("α = (10, 15), σ = 2, β = 1", {}, cfg.matrix_t_final, 0.20)]),
-        ("fig 7: matrix IDE multi-trajectory", "lstm_operator", matrix_multi, fig7),
-        ("fig 7: matrix IDE multi-trajectory", "direct_rnn", matrix_multi, fig7),
-        ("fig 7: DMD on the test trajectory", "dmd",
-         MatrixIDEConfig(alpha1=45.0, alpha2=45.0, sigma=5.0, beta=1.0, t_final=cfg.matrix_t_train), fig7),
-    ]
+@dataclass
+class AccuracyCase(Schema):
+    group: ClassVar[str] = "suite.cases"
+    case: str = MISSING
+    train: list[str] = MISSING  # overrides of `idelearn train`
+    tests: list[AccuracyTest] = MISSING
+    compare: str | None = MISSING  # cases with the same label are compared model against model
 
 
-def run(cfg, report, log) -> None:
+@dataclass
+class Paper1AccuracySuite(SuiteConfig):
+    name: str = "paper1_accuracy"
+    cases: list[AccuracyCase] = MISSING
+    only: list[str] | None = MISSING  # run only the cases of these models
+
+    @property
+    def run_cases(self) -> list[AccuracyCase]:
+        return [c for c in self.cases if not self.only or train_model(c) in self.only]
+
+
+def train_model(case: AccuracyCase) -> str:
+    return next(o.split("=", 1)[1] for o in case.train if o.startswith("model="))
+
+
+def run(cfg: Paper1AccuracySuite, report, log) -> None:
     report.heading("paper1_accuracy: extrapolation accuracy (paper 1 figures 5-8)")
-    trainer = TrainerConfig(cache_dir=cfg.cache_dir)
-    solver = SolverSpec(order=cfg.reference_order)
-    epochs = {"lstm_operator": cfg.lstm_epochs, "direct_rnn": cfg.direct_rnn_epochs, "dmd": None}
-    rows = []
-    for k, (case, model_name, data_cfg, tests) in enumerate(cases(cfg)):
-        if cfg.only and model_name not in cfg.only:
-            continue
-        model_cfg = model_config(model_name, epochs[model_name])
+    rows, commands = [], []
+    for k, case in enumerate(cfg.run_cases):
+        run_ = train_run(cfg, case.train)
+        model_name = run_.model.name
+        budget, unit = run_.model.budget()
+        commands.append(f"{case.case}, {model_name}: `{run_.command}`")
         try:
-            trained = pipeline.train(model_cfg, data_cfg, solver, trainer, log=log)
+            trained = run_.train(log)
         except RunFailure as exc:  # recorded, not fatal
-            rows.append({"case": case, "model": model_name, "note": str(exc)})
+            rows.append({"case": case.case, "model": model_name, "note": str(exc)})
             continue
-        for j, (label, changes, t_final, target) in enumerate(tests):
+        for j, test in enumerate(case.tests):
+            test_ = extrapolate_run(cfg, test.extrapolate)
+            commands.append(f"{case.case}, {model_name}, test {test.label}: `{test_.command}`")
+            row = {"case": case.case, "model": model_name, "test": test.label, "target": test.target,
+                   "compare": case.compare, "budget": f"{budget} {unit}s", "train_s": trained.wall_s,
+                   "n_train_traj": len(trained.checkpoint["dataset"]["train_indices"]),
+                   "train_command": run_.command, "extrapolate_command": test_.command}
             try:
-                pred = pipeline.extrapolate_ide(trained.model, trained.checkpoint["dataset"], changes, t_final,
-                                                solver)
+                pred = test_.predict(trained)
             except RunFailure as exc:
-                rows.append({"case": case, "model": model_name, "test": label, "target": target, "note": str(exc)})
+                rows.append({**row, "note": str(exc)})
                 continue
             m = pred.metrics()
             fig = report.out_dir / f"paper1_accuracy_{k}_{j}_{model_name}.png"
             plot_extrapolation(pred.t, pred.G_pred[0], pred.G_true[0], pred.t[pred.split - 1], fig,
-                               title=f"{case}, {model_name}, test {label}: rel_l2 = {m['rel_l2']:.3g}")
-            rows.append({"case": case, "model": model_name, "test": label, "rel_l2": m["rel_l2"],
-                         "target": target, "met": None if target is None else bool(m["rel_l2"] <= target),
-                         "train_s": trained.wall_s, "extrapolate_s": m["wall_s"], "epochs": model_cfg.epochs,
-                         "n_train_traj": len(trained.checkpoint["dataset"]["train_indices"]),
-                         "t_known": m["t_known"], "t_final": m["t_final"], "figure": fig.name,
-                         "note": f"blew up after t = {m['t_reached']:g}" if m.get("partial") else None})
-            log.info("paper1_accuracy %s / %s / %s: rel_l2 = %.3g", case, model_name, label, m["rel_l2"])
+                               title=f"{case.case}, {model_name}, test {test.label}: rel_l2 = {m['rel_l2']:.3g}")
+            met = None if test.target is None else m["rel_l2"] <= test.target
+            note = f"blew up after t = {m['t_reached']:g}" if m.get("partial") else None
+            rows.append({**row, "rel_l2": m["rel_l2"], "met": met, "extrapolate_s": m["wall_s"],
+                         "t_known": m["t_known"], "t_final": m["t_final"], "figure": fig.name, "note": note})
+            log.info("paper1_accuracy %s / %s / %s: rel_l2 = %.3g", case.case, model_name, test.label, m["rel_l2"])
     report.text("rel_l2 = ‖G_pred − G_ref‖₂ / ‖G_ref‖₂ over the extrapolated part (t_known, t_final]; "
                 "targets from the issue tracker (the paper shows these cases as figures, without numbers).")
-    report.table(rows, ["case", "model", "test", "rel_l2", "target", "met", "epochs", "n_train_traj", "train_s",
+    report.table(rows, ["case", "model", "test", "rel_l2", "target", "met", "budget", "n_train_traj", "train_s",
                         "t_known", "t_final", "note"])
-    fig7 = {r["model"]: r["rel_l2"] for r in rows if r["case"].startswith("fig 7") and "rel_l2" in r}
-    if "lstm_operator" in fig7 and len(fig7) > 1:
-        others = {k: v / fig7["lstm_operator"] for k, v in fig7.items() if k != "lstm_operator"}
-        report.text("Figure-7 comparison: rel_l2 of each baseline divided by lstm_operator's: "
-                    + ", ".join(f"{k} {v:.2f}x" for k, v in others.items())
-                    + " (target: ≥ 3x for both).")
-        report.results["paper1_fig7_ratios"] = others
+    report.text("Each row, as commands (the suite composes exactly these configs):\n\n"
+                + "\n".join(f"- {c}" for c in commands))
+    report.results["paper1_accuracy_comparisons"] = comparisons(rows, report)
     for r in (r for r in rows if "figure" in r):
         report.figure(report.out_dir / r["figure"], f"{r['case']} — {r['model']}, test {r['test']}")
     report.results["paper1_accuracy"] = rows
+
+
+def comparisons(rows: list[dict], report) -> dict:
+    """For cases sharing a `compare` label: each model's rel_l2 divided into every other model's."""
+    out = {}
+    for label in dict.fromkeys(r["compare"] for r in rows if r.get("compare")):
+        errors = {r["model"]: r["rel_l2"] for r in rows if r.get("compare") == label and "rel_l2" in r}
+        ratios = {m: {o: e / errors[m] for o, e in errors.items() if o != m} for m in errors if errors[m] > 0}
+        if ratios:
+            report.text(f"Comparison `{label}`: rel_l2 of the other models divided by each model's (> 1: that "
+                        "model is better) — " + "; ".join(
+                            f"{m}: " + ", ".join(f"{o} {v:.3g}x" for o, v in r.items()) for m, r in ratios.items()))
+        out[label] = {"rel_l2": errors, "ratios": ratios}
+    return out

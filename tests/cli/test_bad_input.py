@@ -64,7 +64,7 @@ def runs(files, tmp_path_factory):
     """A tiny IDE model (lstm_operator on dyson, t <= 1) and a tiny curve model (nie on 4 curves of dim 2)."""
     d = tmp_path_factory.mktemp("runs")
     cache = f"trainer.cache_dir={d / 'cache'}"
-    assert invoke("train", "model=lstm_operator", "dataset=dyson", "dataset.t_final=1", "model.epochs=2",
+    assert invoke("train", "model=lstm_operator", "dataset=dyson", "dataset.t_final=1", "model.steps=2",
                   "model.hidden_size=4", "model.num_layers=1", cache, f"hydra.run.dir={d / 'ide'}") == 0
     assert invoke("train", "model=nie", "dataset=from_file", f"dataset.path={files / 'curves.npy'}",
                   "model.epochs=1", "model.hidden=4", "model.n_samples=4", "model.context=10", "model.max_iter=1",
@@ -102,14 +102,15 @@ CASES = {
     "gen bad value in a sweep": ("generate", ["-m", "dataset.h=1,2", "dataset.dt=0.1,0"], ["dataset.dt", "> 0"]),
     # ---- train
     "train unknown model": ("train", ["model=nope"], ["nope", "lstm_operator"]),
-    "train epochs zero": ("train", ["model.epochs=0"], ["model.epochs"]),
+    "train steps zero": ("train", ["model.steps=0"], ["model.steps"]),
+    "train epochs zero": ("train", ["model=nie", "model.epochs=0"], ["model.epochs"]),
+    "train epochs of a stepped model": ("train", ["model=lstm_operator", "model.epochs=10"], ["epochs"]),
     "train negative lr": ("train", ["model.lr=-0.1"], ["model.lr"]),
-    "train bad type": ("train", ["model.epochs=many"], ["epochs", "many"]),
+    "train bad type": ("train", ["model.steps=many"], ["steps", "many"]),
     "train unknown trainer key": ("train", ["trainer.foo=1"], ["foo"]),
     "train bad train_fraction": ("train", ["trainer.train_fraction=2"], ["trainer.train_fraction"]),
     "train heads do not divide": ("train", ["model=anie", "model.n_heads=3"], ["model.n_heads"]),
-    "train window with rollout": ("train", ["model.bptt_window=100", "model.rollout=5"],
-                                  ["model.bptt_window", "rollout"]),
+    "train negative window": ("train", ["model.bptt_window=-1"], ["model.bptt_window"]),
     "train incompatible": ("train", ["model=lstm_operator", "dataset=spirals"], ["cannot train", "spirals"]),
     "train pickle curves": ("train", ["model=nie", FROM_FILE, f"dataset.path={F}evil.npy"], ["evil.npy", "pickle"]),
     "train n_train too large": ("train", ["model=nie", FROM_FILE, f"dataset.path={F}curves.npy", "trainer.n_train=10"],
@@ -120,7 +121,7 @@ CASES = {
     "ex no train run at all": ("extrapolate", [], ["run", "outputs/train"]),
     "ex truncated model.pt": ("extrapolate", ["run={runs}/trunc.pt"], ["trunc.pt", "truncated"]),
     "ex pickle model.pt": ("extrapolate", ["run={runs}/evil.pt"], ["evil.pt", "pickled"]),
-    "ex model.pt missing keys": ("extrapolate", ["run={runs}/nokeys.pt"], ["nokeys.pt", "missing model, hparams"]),
+    "ex model.pt missing keys": ("extrapolate", ["run={runs}/nokeys.pt"], ["nokeys.pt", "missing model, config"]),
     "ex dyson run with matrix_ide key": ("extrapolate", [IDE, "dataset.alpha1=45"],
                                          ["dataset.alpha1", "trained on dyson", "matrix_ide"]),
     "ex unknown dataset key": ("extrapolate", [IDE, "dataset.foo=1"], ["foo"]),

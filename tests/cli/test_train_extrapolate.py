@@ -7,9 +7,9 @@ import pytest
 import torch
 
 TINY = {
-    "lstm_operator": ["model=lstm_operator", "dataset=dyson", "dataset.t_final=1", "model.epochs=3",
+    "lstm_operator": ["model=lstm_operator", "dataset=dyson", "dataset.t_final=1", "model.steps=3",
                       "model.hidden_size=8", "model.num_layers=1"],
-    "direct_rnn": ["model=direct_rnn", "dataset=dyson", "dataset.t_final=1", "model.epochs=3", "model.hidden_size=8"],
+    "direct_rnn": ["model=direct_rnn", "dataset=dyson", "dataset.t_final=1", "model.steps=3", "model.hidden_size=8"],
     "dmd": ["model=dmd", "dataset=dyson", "dataset.t_final=2", "model.delay=20"],
     "nie": ["model=nie", "dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.epochs=1", "model.hidden=8",
             "model.n_samples=8", "model.context=10", "model.max_iter=2"],
@@ -25,7 +25,7 @@ def test_train_then_extrapolate(idelearn, tmp_path, name):
     idelearn("train", *TINY[name], cache, f"hydra.run.dir={train_dir}", check=True)
     assert {"model.pt", "metrics.json", "train.log"} <= {p.name for p in train_dir.iterdir()}
     ckpt = torch.load(train_dir / "model.pt", weights_only=True)
-    assert ckpt["model"] == name and "hparams" in ckpt and "dataset" in ckpt
+    assert ckpt["model"] == name and "config" in ckpt and "dataset" in ckpt
     ide = name in ("lstm_operator", "direct_rnn", "dmd")
     extra = ["t_final=1.5"] if ide and name != "dmd" else (["t_final=3"] if ide else [])
     idelearn("extrapolate", f"run={train_dir}", *extra, f"hydra.run.dir={pred_dir}", check=True)

@@ -8,6 +8,7 @@ from idelearn.models import fast_lstm
 from idelearn.models.lstm_operator import LearnedMemory, LSTMOperator
 from idelearn.models.registry import LSTMOperatorModel
 from idelearn.solvers.multistep import BlowUpError, adams_integrate
+from tests.configs import model_config
 
 DT, N0, N_TOTAL = 0.01, 40, 240
 
@@ -84,7 +85,7 @@ def test_registry_uses_fast_path_and_falls_back():
     F, Gk, Ik = problem(2, 1)
     t = np.arange(N_TOTAL) * DT
     for corrector, fir_len in [(False, 0), (True, 0), (False, 3)]:
-        m = LSTMOperatorModel(ab_order=3, corrector=corrector)
+        m = LSTMOperatorModel(model_config("lstm_operator", ab_order=3, corrector=corrector))
         m.net = random_model(1, fir_len=fir_len)
         assert fast_lstm.supported(m.net, corrector) == (not corrector and fir_len == 0)
         G_ref, _ = adams_integrate(F, LearnedMemory(m.net), Gk, Ik, DT, N_TOTAL, order=3, corrector=corrector)

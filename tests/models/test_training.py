@@ -15,11 +15,11 @@ from idelearn.models.lstm_operator import LSTMOperator, fit_lstm_operator
 from idelearn.models.training import VAL_MONITOR, NonFiniteError, optimiser_step, validation_rows
 
 
-def test_non_finite_loss_stops_with_the_epoch_named():
+def test_non_finite_loss_stops_with_the_step_named():
     w = torch.nn.Parameter(torch.ones(2))
     opt = torch.optim.SGD([w], lr=0.1)
-    with pytest.raises(NonFiniteError, match="epoch 8"):
-        optimiser_step(opt, (w * float("nan")).sum(), epoch=7)
+    with pytest.raises(NonFiniteError, match="nan at step 8"):
+        optimiser_step(opt, (w * float("nan")).sum(), "step 8")
     assert torch.equal(w.data, torch.ones(2))  # nothing was applied
 
 
@@ -27,10 +27,10 @@ def test_non_finite_gradient_stops_training():
     w = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([w], lr=0.1)
     with pytest.raises(NonFiniteError, match="gradients at epoch 3"):
-        optimiser_step(opt, torch.sqrt(w).sum(), epoch=2)  # d/dw sqrt(w) at 0 is inf
+        optimiser_step(opt, torch.sqrt(w).sum(), "epoch 3")  # d/dw sqrt(w) at 0 is inf
 
 
-TRAIN = ["model=direct_rnn", "dataset=dyson", "dataset.t_final=3", "model.epochs=400", "model.hidden_size=16",
+TRAIN = ["model=direct_rnn", "dataset=dyson", "dataset.t_final=3", "model.steps=400", "model.hidden_size=16",
          "trainer.checkpoint_every=5", "device.threads=1"]
 
 
@@ -50,13 +50,13 @@ def test_resume_after_sigkill_reaches_the_same_weights(tmp_path):
     state = killed / "train_state.pt"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
-        if state.exists() and torch.load(state, weights_only=True)["epoch"] >= 20:
+        if state.exists() and torch.load(state, weights_only=True)["iteration"] >= 20:
             break
         time.sleep(0.05)
     assert proc.poll() is None, "training finished before it could be killed; make it longer"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    interrupted_at = torch.load(state, weights_only=True)["epoch"]
+    interrupted_at = torch.load(state, weights_only=True)["iteration"]
     assert 0 < interrupted_at < 400 and not (killed / "model.pt").exists()
 
     subprocess.run(train_cmd(killed, cache), check=True, capture_output=True, timeout=600)

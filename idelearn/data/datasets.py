@@ -1,0 +1,347 @@
+"""The dataset registry: each `dataset=<name>` is a schema here, with the code that builds its data.
+
+Adding a dataset: its problem in idelearn/equations/, a schema class here (keys + checks +
+`generate`, or for an IDE `problem` and `parameters`), an entry in DATASETS, and
+conf/dataset/<name>.yaml with its values.
+
+IDE datasets are solved by the reference solver (`generate` through `solve_problem`, every
+trajectory of a dataset in one batched call); curve datasets by their generators in
+`curve_datasets`; both are cached by config hash (`load_or_generate`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, make_dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from omegaconf import MISSING
+
+from ..config import Schema, check_time_grid, numeric_array, require
+from ..equations.dyson import dyson_problem
+from ..equations.matrix_ide import matrix_ide_problem, paper_training_grid
+from ..equations.problem import IDEProblem
+from . import curve_datasets
+from .cache import cached
+from .dataset import Dataset
+from .ide_datasets import SolverSpec, solve_problem
+from .io import load_curves
+
+
+@dataclass
+class DatasetConfig(Schema):
+    group: ClassVar[str] = "dataset"
+    kind: ClassVar[str | None] = None  # "ide" | "trajectory"; None: known once a file is read
+    name: str = MISSING
+
+    def generate(self, solver: SolverSpec, progress=None) -> Dataset:
+        raise NotImplementedError
+
+    def n_traj_expected(self) -> int | None:
+        """How many trajectories `generate` will make (None: unknown before loading)."""
+        return getattr(self, "n_traj", None)
+
+
+# ----------------------------------------------------------------------------- IDE datasets
+
+@dataclass
+class IDEDatasetConfig(DatasetConfig):
+    """dG/dt = F(G, t) + ∫ K(G(t-s)) G(s) ds on t_n = n dt up to t_final, solved by the reference solver."""
+
+    kind: ClassVar[str] = "ide"
+    t_final: float = MISSING
+    dt: float = MISSING
+
+    def check(self):
+        check_time_grid("dataset", self.t_final, self.dt)
+
+    def problem(self) -> IDEProblem:
+        """F, K and G0 of every trajectory, batched."""
+        raise NotImplementedError
+
+    def parameters(self) -> tuple[np.ndarray, list[str]]:
+        """(n_traj, k) parameter table and its column names, stored with the data."""
+        raise NotImplementedError
+
+    def meta(self) -> dict:
+        return {"equation": self.name}
+
+    def n_traj_expected(self) -> int:
+        return len(self.parameters()[0])
+
+    def generate(self, solver: SolverSpec, progress=None) -> Dataset:
+        params, names = self.parameters()
+        return solve_problem(self.problem(), self.t_final, self.dt, solver, params, names, self.meta(), progress)
+
+    def single(self, params: dict) -> IDEDatasetConfig:
+        """The one-trajectory dataset of a trajectory with `params` (a row of `parameters`)."""
+        return self
+
+
+@dataclass
+class DysonConfig(IDEDatasetConfig):
+    """Bethe-lattice Dyson equation, scalar h or a Hermitian matrix H (+ H_imag)."""
+
+    name: str = "dyson"
+    h: float = MISSING
+    H: Any = MISSING  # nested list: real part of a Hermitian matrix; overrides h
+    H_imag: Any = MISSING
+    c: float = MISSING
+
+    def check(self):
+        super().check()
+        self.hamiltonian()
+
+    def hamiltonian(self) -> np.ndarray:
+        if self.H is None:
+            require(self.H_imag is None, "dataset.H_imag", "needs dataset.H")
+            return np.array([[complex(self.h)]])
+        H = numeric_array("dataset.H", self.H).astype(complex)
+        if self.H_imag is not None:
+            Hi = numeric_array("dataset.H_imag", self.H_imag)
+            require(Hi.shape == H.shape, "dataset.H_imag", f"shape {Hi.shape} differs from dataset.H {H.shape}")
+            H = H + 1j * Hi
+        require(H.ndim == 2 and H.shape[0] == H.shape[1] and H.size > 0, "dataset.H",
+                f"must be a square matrix, got shape {H.shape}")
+        require(np.isfinite(H).all(), "dataset.H", "must be finite")
+        require(np.allclose(H, H.conj().T, atol=1e-12), "dataset.H", "must be Hermitian (H == H^dagger)")
+        return H
+
+    def problem(self) -> IDEProblem:
+        return dyson_problem(self.hamiltonian(), self.c)
+
+    def parameters(self):
+        H = self.hamiltonian()
+        if H.shape == (1, 1):
+            return np.array([[H[0, 0].real, self.c]]), ["h", "c"]
+        d = len(H)
+        names = [f"H_{part}_{i}{j}" for part in ("re", "im") for i in range(d) for j in range(d)]
+        return np.concatenate([H.real.ravel(), H.imag.ravel(), [self.c]])[None], names + ["c"]
+
+    def meta(self):
+        return {"equation": "dyson", "exact": "G(t) = U diag(-i e^{-i eps t} J1(2ct)/(ct)) U^dagger"}
+
+
+@dataclass
+class DysonMultiConfig(IDEDatasetConfig):
+    """Scalar Dyson trajectories with h ~ U[h_low, h_high] (seeded), one c (paper 1 §4)."""
+
+    name: str = "dyson_multi"
+    h_low: float = MISSING
+    h_high: float = MISSING
+    c: float = MISSING
+    n_traj: int = MISSING
+    seed: int = MISSING
+
+    def check(self):
+        super().check()
+        require(self.n_traj >= 1, "dataset.n_traj", f"must be >= 1, got {self.n_traj}")
+        require(self.h_high >= self.h_low, "dataset.h_high", "must be >= dataset.h_low")
+
+    def h_values(self) -> np.ndarray:
+        return np.random.default_rng(self.seed).uniform(self.h_low, self.h_high, size=self.n_traj)
+
+    def problem(self):
+        return dyson_problem(self.h_values()[:, None, None].astype(complex), self.c)
+
+    def parameters(self):
+        h = self.h_values()
+        return np.stack([h, np.full_like(h, self.c)], axis=1), ["h", "c"]
+
+    def meta(self):
+        return {"equation": "dyson", "parameters": {"h": "per trajectory (params)", "c": self.c}}
+
+    def single(self, params):
+        return DysonConfig(h=params["h"], H=None, H_imag=None, c=self.c, t_final=self.t_final, dt=self.dt)
+
+
+class Cosine(Enum):
+    matrix = "matrix"
+    elementwise = "elementwise"
+
+
+@dataclass
+class MatrixIDEForm(IDEDatasetConfig):
+    """The 2x2 matrix IDE's form: the memory term's sign and which cosine (DESIGN.md §4)."""
+
+    memory_sign: float = MISSING
+    cosine: Cosine = MISSING
+
+    def check(self):
+        super().check()
+        require(self.memory_sign in (-1.0, 1.0), "dataset.memory_sign", f"must be -1 or +1, got {self.memory_sign}")
+
+    def meta(self):
+        return {"equation": "matrix_ide", "parameters": {"memory_sign": self.memory_sign, "cosine": self.cosine.value},
+                "note": "memory_sign=-1 with the matrix cosine is the bounded form (DESIGN.md §4); +1 is as printed"}
+
+    def problem_for(self, table: np.ndarray) -> IDEProblem:
+        return matrix_ide_problem(*np.atleast_2d(table).T, memory_sign=self.memory_sign, cosine=self.cosine.value)
+
+
+MATRIX_IDE_PARAMS = ["alpha1", "alpha2", "sigma", "beta"]
+
+
+@dataclass
+class MatrixIDEConfig(MatrixIDEForm):
+    """One trajectory of the matrix IDE (paper 1 eq. 4)."""
+
+    name: str = "matrix_ide"
+    alpha1: float = MISSING
+    alpha2: float = MISSING
+    sigma: float = MISSING
+    beta: float = MISSING
+
+    def check(self):
+        super().check()
+        require(self.sigma > 0, "dataset.sigma", f"must be > 0, got {self.sigma}")
+
+    def parameters(self):
+        return np.array([[self.alpha1, self.alpha2, self.sigma, self.beta]]), list(MATRIX_IDE_PARAMS)
+
+    def problem(self):
+        return self.problem_for(self.parameters()[0])
+
+
+@dataclass
+class MatrixIDEMultiConfig(MatrixIDEForm):
+    """The paper's grid α1, α2 ∈ alpha_values, σ ∈ sigma_values, one β; n_traj: a seeded subset."""
+
+    name: str = "matrix_ide_multi"
+    alpha_values: list[Any] = MISSING
+    sigma_values: list[Any] = MISSING
+    beta: float = MISSING
+    n_traj: int | None = MISSING  # None = the whole grid
+    seed: int = MISSING
+
+    def check(self):
+        super().check()
+        alphas = numeric_array("dataset.alpha_values", self.alpha_values)
+        sigmas = numeric_array("dataset.sigma_values", self.sigma_values)
+        require(alphas.ndim == 1 and alphas.size > 0, "dataset.alpha_values", "must be a non-empty list")
+        require(sigmas.ndim == 1 and sigmas.size > 0 and sigmas.min() > 0, "dataset.sigma_values",
+                "must be a non-empty list of values > 0")
+        require(self.n_traj is None or self.n_traj >= 1, "dataset.n_traj", f"must be >= 1, got {self.n_traj}")
+
+    def grid(self) -> np.ndarray:
+        grid = paper_training_grid(self.alpha_values, self.sigma_values, self.beta)
+        if self.n_traj is not None and self.n_traj < len(grid):
+            rows = np.sort(np.random.default_rng(self.seed).choice(len(grid), size=self.n_traj, replace=False))
+            grid = grid[rows]
+        return grid
+
+    def parameters(self):
+        return self.grid(), list(MATRIX_IDE_PARAMS)
+
+    def problem(self):
+        return self.problem_for(self.grid())
+
+    def single(self, params):
+        return MatrixIDEConfig(**{k: params[k] for k in MATRIX_IDE_PARAMS}, memory_sign=self.memory_sign,
+                               cosine=self.cosine, t_final=self.t_final, dt=self.dt)
+
+
+# ----------------------------------------------------------------------------- curve datasets
+
+@dataclass
+class CurvesConfig(DatasetConfig):
+    """Seeded sets of curves (paper 2 appendix C) on t = linspace(0, t_final, n_t)."""
+
+    kind: ClassVar[str] = "trajectory"
+    n_traj: int = MISSING
+    n_t: int = MISSING
+    t_final: float = MISSING
+    seed: int = MISSING
+
+    def check(self):
+        require(self.n_traj >= 1, "dataset.n_traj", f"must be >= 1, got {self.n_traj}")
+        require(self.n_t >= 2, "dataset.n_t", f"must be >= 2, got {self.n_t}")
+        require(self.t_final > 0, "dataset.t_final", f"must be > 0, got {self.t_final}")
+
+
+@dataclass
+class LotkaVolterraConfig(CurvesConfig):
+    name: str = "lotka_volterra"
+
+    def generate(self, solver=None, progress=None):
+        return curve_datasets.lotka_volterra(self.n_traj, self.n_t, self.t_final, self.seed)
+
+
+@dataclass
+class LorenzConfig(CurvesConfig):
+    name: str = "lorenz"
+
+    def generate(self, solver=None, progress=None):
+        return curve_datasets.lorenz(self.n_traj, self.n_t, self.t_final, self.seed)
+
+
+@dataclass
+class SpiralsConfig(CurvesConfig):
+    name: str = "spirals"
+
+    def generate(self, solver=None, progress=None):
+        return curve_datasets.spirals(self.n_traj, self.n_t, self.t_final, self.seed)
+
+
+@dataclass
+class FromFileConfig(DatasetConfig):
+    """Curves or a dataset from a file: dataset.npz (idelearn's format) or an .npy array (n, n_t, dim)."""
+
+    name: str = "from_file"
+    path: str = MISSING
+    t_final: float = MISSING  # time span for arrays that store no `t`
+
+    def check(self):
+        require(self.t_final > 0, "dataset.t_final", f"must be > 0, got {self.t_final}")
+
+    def generate(self, solver=None, progress=None) -> Dataset:
+        return load_curves(self.path, self.t_final)
+
+
+DATASETS: dict[str, type[DatasetConfig]] = {c.name: c for c in (
+    DysonConfig, DysonMultiConfig, MatrixIDEConfig, MatrixIDEMultiConfig,
+    LotkaVolterraConfig, LorenzConfig, SpiralsConfig, FromFileConfig)}
+
+# One-trajectory IDE datasets: what `extrapolate dataset.<key>=...` can change.
+SINGLE_IDE = (DysonConfig, MatrixIDEConfig)
+GRID_KEYS = ("name", "t_final", "dt")
+
+
+def changeable_keys(schema) -> list[str]:
+    return [f.name for f in fields(schema) if f.name not in GRID_KEYS]
+
+
+def from_run_schema():
+    """`dataset=from_run` (extrapolate only): the training run's dataset with some keys changed.
+
+    Its keys are every parameter of the one-trajectory IDE datasets (None = keep), derived from
+    their schemas, plus `path`/`t_final` for unseen curves.
+    """
+    keys: dict[str, Any] = {}
+    for schema in SINGLE_IDE:
+        hints = {f.name: f.type for f in fields(schema)}
+        for key in changeable_keys(schema):
+            keys.setdefault(key, hints[key])
+    specs = [(k, f"{t} | None" if isinstance(t, str) else t | None, field(default=None)) for k, t in keys.items()]
+    specs += [("name", str, field(default="from_run")),
+              ("path", "str | None", field(default=None)),  # unseen curves for curve models (.npy or dataset.npz)
+              ("t_final", float, field(default=1.0))]  # time span for curve arrays that store no `t`
+    schema = make_dataclass("FromRunConfig", specs, bases=(Schema,), namespace={"group": "dataset"})
+    schema.__module__ = __name__
+    return schema
+
+
+def load_or_generate(dataset: DatasetConfig, solver: SolverSpec, cache_dir) -> tuple[Dataset, str]:
+    """A generated dataset (solved once, then cached by config hash) or a file as it is; and its path."""
+    if isinstance(dataset, FromFileConfig):
+        return dataset.generate(), str(Path(dataset.path).expanduser().resolve())
+    described = {**dataset.plain(), "solver": solver.describe()}
+    data, path = cached(described, lambda: dataset.generate(solver), cache_dir)
+    return data, str(path.resolve())
+
+
+def dataset_config(name: str, values: dict) -> DatasetConfig:
+    """Rebuild a dataset config from its stored plain values (a train run's model.pt)."""
+    return DATASETS[name].from_plain({k: v for k, v in values.items() if k != "name"})

@@ -1,0 +1,43 @@
+"""Direct-RNN baseline: it learns the solution map G_n -> G_{n+1}, rolls out, and rebuilds from its checkpoint."""
+
+import numpy as np
+import torch
+
+from idelearn.models.direct_rnn import DirectRNN, fit_direct_rnn, rollout
+from idelearn.models.registry import DirectRNNModel
+from idelearn.report.metrics import rel_l2
+from tests.configs import model_config
+
+DT = 0.01
+
+
+def oscillation(n_t: int, omega: float = 4 * np.pi) -> np.ndarray:
+    """G(t) = e^{-i omega t} on t_n = n DT: (1, n_t, 1, 1); the map G_n -> G_{n+1} is one complex factor.
+
+    Two turns per unit time: the training window goes round the circle three times, so the rollout
+    sees no input the net was not trained on (a direct RNN cannot extrapolate to unseen states).
+    """
+    t = np.arange(n_t) * DT
+    return np.exp(-1j * omega * t).reshape(1, -1, 1, 1)
+
+
+def test_learns_the_solution_map_and_rolls_out(tmp_path):
+    """Trained on t <= 1.5 of a rotation, the rollout to t = 2 follows it; an untrained net does not.
+
+    Measured (1 thread, ~1 s): trained 1.6 % on (1.5, 2]; untrained (3 seeds) 101-103 %.
+    """
+    torch.manual_seed(0)
+    G = oscillation(201)
+    n0 = 151
+    untrained = DirectRNN(2, hidden_size=16, num_layers=1)
+    before = rel_l2(rollout(untrained, G[:, :n0], 50), G[:, n0:])
+    model = DirectRNN(2, hidden_size=16, num_layers=1)
+    hist = fit_direct_rnn(model, G[:, :n0], steps=300, lr=1e-2, batch_size=1, seed=0, val_fraction=0.0)
+    after = rel_l2(rollout(model, G[:, :n0], 50), G[:, n0:])
+    assert hist["loss"][-1] < 1e-2 * hist["loss"][0]
+    assert before > 0.5 and after < 0.05, (before, after)
+    wrapper = DirectRNNModel(model_config("direct_rnn"))
+    wrapper.net = model
+    torch.save(wrapper.checkpoint(), tmp_path / "d.pt")
+    rebuilt = DirectRNNModel.restore(torch.load(tmp_path / "d.pt", weights_only=True)).net
+    np.testing.assert_array_equal(rollout(rebuilt, G[:, :n0], 50), rollout(model, G[:, :n0], 50))

@@ -71,7 +71,10 @@ def gregory_end_correction(order: int) -> np.ndarray:
     Derivation: Euler–Maclaurin splits Σ_j q(j) − ∫ q into a left-end part
     ½q(0) − Σ_k B_2k/(2k)! q^(2k-1)(0) and its mirror at the right end. The δ_j
     cancel the left part exactly for polynomials of degree < p, so the rule is
-    exact for them for every n ≥ p-1 (the two ends may overlap).
+    exact for them for every n ≥ p-1 (the two ends may overlap); for odd p the
+    symmetry of the two ends makes it exact for degree p too. "Order p" here is
+    that polynomial exactness: the composite error of a smooth integrand is
+    O(h^p), O(h^(p+1)) for odd p.
     """
     p = order
     rhs = []
@@ -87,7 +90,8 @@ def gregory_end_correction(order: int) -> np.ndarray:
 
 
 def gregory_weights(n: int, order: int) -> np.ndarray:
-    """Full weight vector (length n+1, in units of h) of the order-p Gregory rule on [0, n]."""
+    """Full weight vector (length n+1, in units of h) of the order-p Gregory rule on [0, n]
+    (exact for polynomials of degree < p; see `gregory_end_correction`)."""
     delta = gregory_end_correction(order)
     if n < order - 1:
         raise ValueError(f"Gregory rule of order {order} needs n >= {order - 1} intervals, got {n}")

@@ -23,18 +23,6 @@ import numpy as np
 from idelearn.solvers import quadrature
 
 
-def gregory_weights(n: int, order: int) -> np.ndarray:
-    """Weights w_0..w_n (unit step) of the Gregory rule with global error O(h^order).
-
-    `quadrature` labels its rules by polynomial exactness (order q: exact for
-    degree < q, error O(h^(q+1))); here `order` is the convergence order the
-    tests measure, hence the shift.
-    """
-    if order < 2:
-        raise ValueError(f"order must be >= 2, got {order}")
-    return quadrature.gregory_weights(n, order - 1)
-
-
 @cache
 def startup_weights(order: int) -> np.ndarray:
     """W[i-1, j] = ∫_0^i L_j(x) dx, i = 1..p−1, j = 0..p−1 (Lagrange basis on nodes 0..p−1)."""
@@ -74,6 +62,8 @@ def solve_volterra(c, k, f, t_out, *, refine: int = 10, order: int = 6,
     if refine < 1:
         raise ValueError(f"refine must be >= 1, got {refine}")
     p = int(order)
+    if p < 2:
+        raise ValueError(f"order must be >= 2, got {order}")
     N = (len(t_out) - 1) * refine
     if N < p:
         raise ValueError(f"order {p} needs at least {p} fine steps, got {N}; raise refine")
@@ -99,9 +89,14 @@ def solve_volterra(c, k, f, t_out, *, refine: int = 10, order: int = 6,
     y[:, 1 : m + 1] = _fixed_point(block, np.repeat(y[:, :1], m, axis=1), tol, max_iter, "start-up")
     F[:, 1 : m + 1] = f(y[:, 1 : m + 1])
 
-    # Marching: the history sum is one matrix product per step.
+    # Marching: the history sum is one matrix product per step. The Gregory rule of order p-1 (exact for
+    # degree < p-1, and for p-1 too when p-1 is odd) gives the solution's observed order p
+    # (tests/solvers/test_volterra_ie.py).
+    def weights(n):
+        return quadrature.gregory_weights(n, p - 1)
+
     for n in range(m + 1, N + 1):
-        Kn = h * gregory_weights(n, p)[:, None, None] * k(t[n], t[: n + 1])  # (n+1, dim, dim)
+        Kn = h * weights(n)[:, None, None] * k(t[n], t[: n + 1])  # (n+1, dim, dim)
         hist = C[:, n] + F[:, :n].reshape(batch, n * dim) @ Kn[:n].transpose(0, 2, 1).reshape(n * dim, dim)
         step = lambda yn, hist=hist, Knn=Kn[n]: hist + f(yn) @ Knn.T
         y[:, n] = _fixed_point(step, y[:, n - 1], tol, max_iter, f"t={t[n]:.6g}")

@@ -96,8 +96,10 @@ def test_spirals_start_at_y0_and_converge_under_refinement():
 
 @pytest.mark.skipif(not PAPER_SPIRALS.exists(), reason="authors' spirals not available")
 def test_spirals_reproduce_the_authors_curves_to_their_noise_level():
-    paper = np.load(PAPER_SPIRALS, allow_pickle=False).astype(np.float64)[:50]
-    ours = solve_spirals(paper[:, 0], np.linspace(0, 1, paper.shape[1]), refine=4)
+    """README: solved from the authors' first points, our curves differ from theirs by 0.035 RMS on average
+    over their 400 curves (measured 0.0353; median 0.030): their Monte-Carlo noise and unconverged fixed
+    point. Two-sided: a wrong kernel or free term is far off, and nothing fitted to their noise comes closer."""
+    paper = np.load(PAPER_SPIRALS, allow_pickle=False).astype(np.float64)
+    ours = solve_spirals(paper[:, 0], np.linspace(0, 1, paper.shape[1]))
     rms = np.sqrt(np.mean((ours - paper) ** 2, axis=(1, 2)))
-    # their curves carry Monte-Carlo noise (~0.02 per point) and an unconverged fixed point
-    assert rms.mean() < 0.05, rms.mean()
+    assert abs(rms.mean() - 0.035) < 0.002, rms.mean()

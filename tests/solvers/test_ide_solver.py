@@ -32,12 +32,13 @@ def test_dyson_fine_step_long_horizon(H):
 
 @pytest.mark.parametrize("order", [4, 6, 8])
 def test_observed_convergence_order(order):
+    """Measured slopes 4.02, 6.05, 8.11 (3.01-8.11 for p = 3..8): within 0.3 of p, so order p-1 fails."""
     H = [[-1.0]]
     p = dyson(H)
     steps = np.array([0.1, 0.05, 0.025])
     errors = [dyson_error(solve_ide(p.F, p.K, p.G0, t_final=10.0, dt=dt, order=order), H, 1.0) for dt in steps]
     slope = np.polyfit(np.log(steps), np.log(errors), 1)[0]
-    assert abs(slope - order) <= 1.0, (slope, errors)
+    assert abs(slope - order) <= 0.3, (slope, errors)
 
 
 def test_fe_simpson_is_first_order():
@@ -73,23 +74,24 @@ def test_batched_solve_equals_one_by_one():
         np.testing.assert_allclose(sol.G[k], single.G[0], rtol=0, atol=1e-13)
 
 
-@pytest.mark.parametrize("grid", [
-    pytest.param(paper_training_grid([1, 7, 13, 20], [1, 5]), id="grid_corners"),
-    pytest.param(paper_training_grid(), id="whole_grid", marks=pytest.mark.slow),
+@pytest.mark.parametrize("grid, bound", [  # measured max |G|: 1.482 (corners), 1.657 (whole grid)
+    pytest.param(paper_training_grid([1, 7, 13, 20], [1, 5]), 1.5, id="grid_corners"),
+    pytest.param(paper_training_grid(), 1.7, id="whole_grid", marks=pytest.mark.slow),
 ])
-def test_matrix_ide_bounded_on_the_paper_training_grid(grid):
+def test_matrix_ide_bounded_on_the_paper_training_grid(grid, bound):
     p = matrix_ide_problem(*grid.T)
     sol = solve_ide(p.F, p.K, p.G0, t_final=20.0, dt=0.02, order=6)
     assert np.isfinite(sol.G).all()
-    assert np.abs(sol.G).max() < 2.0
+    assert np.abs(sol.G).max() < bound
 
 
 @pytest.mark.slow
 def test_matrix_ide_paper_test_cases_bounded_and_converged():
+    """Figure 7's (45, 45, 5, 1) and figure 6b's (45, 35, 5, 14) to t = 120: max |G| 1.045 and 1.274."""
     p = matrix_ide_problem([45, 45], [45, 35], [5, 5], [1, 14])
     coarse = solve_ide(p.F, p.K, p.G0, t_final=120.0, dt=0.01, order=8)
     fine = solve_ide(p.F, p.K, p.G0, t_final=120.0, dt=0.005, order=8)
-    assert np.abs(coarse.G).max() < 2.0
+    np.testing.assert_array_less(np.abs(coarse.G).max(axis=(1, 2, 3)), [1.06, 1.29])
     assert np.abs(coarse.G[:, -1] - fine.G[:, -1]).max() <= 1e-7
 
 

@@ -3,27 +3,12 @@
 import numpy as np
 import pytest
 
-from idelearn.solvers.volterra_ie import gregory_weights, solve_volterra
+from idelearn.solvers.volterra_ie import solve_volterra
 
 
 def observed_order(errors, ns):
     """Slope of log(error) against log(h), h = 1/n."""
     return np.polyfit(np.log(1.0 / np.asarray(ns)), np.log(errors), 1)[0]
-
-
-@pytest.mark.parametrize("order", [2, 3, 4, 5, 6, 8])
-def test_gregory_weights_integrate_polynomials_exactly(order):
-    n = 25
-    w = gregory_weights(n, order)
-    x = np.arange(n + 1) / n
-    for degree in range(order):  # exact up to degree p-1 (p-2 by construction, p-1 by symmetry for even p)
-        if degree == order - 1 and order % 2:
-            continue
-        assert abs(w @ x**degree / n - 1 / (degree + 1)) < 1e-14
-
-
-def test_gregory_order4_weights_are_the_classical_ones():
-    np.testing.assert_allclose(gregory_weights(10, 4)[:4], [3 / 8, 7 / 6, 23 / 24, 1.0], rtol=1e-15)
 
 
 # y = 1 + ∫_0^t y ds  ->  e^t
@@ -79,18 +64,19 @@ def nonlinear_problem(n, order):
     return np.max(np.abs(y[0] - y_exact(t)))
 
 
-@pytest.mark.parametrize("problem, order, ns", [
+@pytest.mark.parametrize("problem, order, ns", [  # measured slopes: 2.00, 3.94, 5.82, 2.97, 4.96, 3.91, 5.73
     (exp_problem, 2, [10, 20, 40, 80]),
-    (exp_problem, 4, [10, 20, 40, 80]),
-    (exp_problem, 6, [8, 16, 32]),
-    (rotation_problem, 3, [20, 40, 80]),
-    (rotation_problem, 5, [20, 40, 80]),
-    (nonlinear_problem, 4, [32, 64, 128]),
-    (nonlinear_problem, 6, [64, 128, 256]),
+    (exp_problem, 4, [20, 40, 80]),
+    (exp_problem, 6, [16, 32, 64]),
+    (rotation_problem, 3, [40, 80, 160]),
+    (rotation_problem, 5, [40, 80, 160]),
+    (nonlinear_problem, 4, [64, 128, 256]),
+    (nonlinear_problem, 6, [128, 256, 512]),
 ])
 def test_observed_order(problem, order, ns):
+    """Within 0.3 of p on grids fine enough to be near the asymptote: order p-1 would fail."""
     errors = [problem(n, order) for n in ns]
-    assert abs(observed_order(errors, ns) - order) < 1.0, errors
+    assert abs(observed_order(errors, ns) - order) < 0.3, errors
 
 
 def test_refine_samples_the_fine_solution():

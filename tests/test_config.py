@@ -40,8 +40,10 @@ def schema_classes():
 
 @pytest.mark.parametrize("schema", schema_classes(), ids=lambda c: c.__name__)
 def test_schemas_hold_no_values(schema):
-    with_values = [f.name for f in dataclasses.fields(schema)
-                   if f.name not in IDENTITY and (f.default is not MISSING or f.default_factory is not dataclasses.MISSING)]
+    def has_value(f):
+        return f.default is not MISSING or f.default_factory is not dataclasses.MISSING
+
+    with_values = [f.name for f in dataclasses.fields(schema) if f.name not in IDENTITY and has_value(f)]
     assert not with_values, f"{schema.__name__}: {with_values} have defaults; put the values in conf/ YAML"
 
 

@@ -32,8 +32,16 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+def one_line(message: str) -> str:
+    """`message` on one line: line breaks and other control characters (e.g. in a file name) escaped."""
+    import unicodedata
+
+    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c
+                   for c in str(message))
+
+
 def fail(message: str) -> None:
-    print(f"idelearn: error: {message}", file=sys.stderr)
+    print(f"idelearn: error: {one_line(message)}", file=sys.stderr)
     sys.exit(2)
 
 
@@ -95,16 +103,38 @@ def precheck(command: str, overrides: list[str], multirun: bool = False) -> None
     from . import config
 
     plain = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    combo: list[str] = []
     try:
         combos = sweep_checks(plain) if multirun else [plain]
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
             for combo in combos:
                 cfg = compose(config_name=command, overrides=combo)
-                for group in GROUPS:  # value checks (dt > 0, ...) of the schemas, before any job starts
-                    if cfg.get(group) is not None:
-                        config.to_object(cfg[group])
+                # value checks (dt > 0, ...) of the schemas, top-level keys included, before any job starts
+                config.to_object(cfg)
     except Exception as exc:  # any composition failure is an input error here
-        fail(compose_error_line(exc))
+        line = compose_error_line(exc)
+        fail(line if names_a_key(line, combo) else f"{culprit(command, combo)}: {line}")
+
+
+def override_key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def names_a_key(line: str, overrides: list[str]) -> bool:
+    return any(override_key(o) and override_key(o) in line for o in overrides)
+
+
+def culprit(command: str, overrides: list[str]) -> str:
+    """The first override that makes composition fail (for errors that name no key, e.g. `dataset=0`)."""
+    from hydra import compose, initialize_config_module
+
+    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
+        for i, override in enumerate(overrides):
+            try:
+                compose(config_name=command, overrides=overrides[: i + 1])
+            except Exception:
+                return override
+    return " ".join(overrides)
 
 
 def input_errors() -> tuple[type[BaseException], ...]:
@@ -114,6 +144,13 @@ def input_errors() -> tuple[type[BaseException], ...]:
     from .errors import UserError
 
     return UserError, MissingMandatoryValue, ValidationError
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """numpy's MemoryError, or torch's allocation failures (a RuntimeError on the CPU, OutOfMemoryError on CUDA)."""
+    text = str(exc).lower()
+    return isinstance(exc, MemoryError) or any(s in text for s in ("out of memory", "can't allocate memory",
+                                                                   "not enough memory"))
 
 
 def run_command(command: str, overrides: list[str]) -> None:
@@ -136,7 +173,13 @@ def run_command(command: str, overrides: list[str]) -> None:
         except errors as exc:
             fail(compose_error_line(exc) if not isinstance(exc, errors[0]) else str(exc))
         except RunFailure as exc:  # the run itself failed (a blow-up, a diverging training): exit 1
-            print(f"idelearn: failed: {exc}", file=sys.stderr)
+            print(f"idelearn: failed: {one_line(exc)}", file=sys.stderr)
+            sys.exit(1)
+        except (MemoryError, RuntimeError) as exc:  # sizes within the limits that this machine cannot hold
+            if not out_of_memory(exc):
+                raise
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            print(f"idelearn: failed: out of memory ({one_line(first[:200])}); choose smaller sizes", file=sys.stderr)
             sys.exit(1)
 
     # hydra.main reads sys.argv; restore it and Hydra's global state afterwards, so that

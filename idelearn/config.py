@@ -15,8 +15,10 @@ a UserError naming the key.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, fields
 from enum import Enum
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,24 +30,37 @@ from .errors import UserError
 CONFIG_MODULE = "idelearn.conf"
 
 
+TINY = float(np.finfo(float).tiny)  # the smallest normal float64, 2.2e-308
+MAX_NODES = 10**8  # time nodes of one grid
+MAX_VALUES = 10**8  # numbers in one array of a dataset (G, I: 1.6 GB each as complex128)
+MAX_SEED = 2**63 - 1
+MAX_THREADS = 1024
+
+
 def require(ok: bool, key: str, message: str) -> None:
     if not ok:
         raise UserError(f"{key}: {message}")
 
 
 def numeric_array(key: str, value) -> np.ndarray:
+    """`value` (numbers, a list or a nested list) as a float array; every entry finite."""
     try:
-        return np.asarray(OmegaConf.to_container(value) if OmegaConf.is_config(value) else value, dtype=float)
-    except (TypeError, ValueError):
+        array = np.asarray(OmegaConf.to_container(value) if OmegaConf.is_config(value) else value, dtype=float)
+    except (TypeError, ValueError, OverflowError):
         raise UserError(f"{key}: expected numbers (a list or nested list), got {value!r}") from None
+    require(bool(np.isfinite(array).all()), key, f"must hold finite numbers, got {value!r}")
+    return array
 
 
 def _check_finite(key: str, value) -> None:
-    """Every number inside `value` (nested lists and dicts included) must be finite."""
+    """Every number inside `value` (nested lists and dicts included) must be finite and not subnormal
+    (|x| < 2.2e-308 has lost precision, and its reciprocal overflows: no solver can use it)."""
     if isinstance(value, bool):
         return
     if isinstance(value, float):
         require(math.isfinite(value), key, f"must be a finite number, got {value}")
+        require(value == 0 or abs(value) >= TINY, key, f"must be 0 or at least {TINY:.3g} in magnitude "
+                f"(a subnormal number), got {value}")
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             _check_finite(f"{key}[{i}]", item)
@@ -61,12 +76,23 @@ class Schema:
     group: ClassVar[str] = ""
 
     def __post_init__(self):
+        prefix = f"{self.group}." if self.group else ""
         for f in fields(self):
             value = getattr(self, f.name)
             if OmegaConf.is_config(value):
                 value = OmegaConf.to_container(value)
-            _check_finite(f"{self.group}.{f.name}", value)
-        self.check()
+            _check_finite(f"{prefix}{f.name}", value)
+        identity = next((f.default for f in fields(self) if f.name == "name"), None)
+        if isinstance(identity, str) and identity != MISSING:  # dataset.name=... cannot make dyson another dataset
+            require(self.name == identity, f"{prefix}name", f"is {identity!r} for {self.group}={identity} (choose "
+                    f"another with {self.group}=<name>), got {self.name!r}")
+        try:
+            self.check()
+        except UserError:
+            raise
+        except (TypeError, ValueError, ArithmeticError) as exc:  # a value no check foresaw: still bad input
+            raise UserError(f"{self.group or type(self).__name__}: a value cannot be used "
+                            f"({type(exc).__name__}: {exc})") from None
 
     def check(self) -> None:
         """Value checks that types cannot express; raise UserError naming the key."""
@@ -83,6 +109,8 @@ class Schema:
     def from_plain(cls, values: dict):
         """Inverse of `plain` (enums rebuilt from their values); runs the value checks."""
         kinds = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(values) - set(kinds))
+        require(not unknown, cls.group or cls.__name__, f"unknown keys {unknown} (known: {', '.join(kinds)})")
         built = {}
         for key, value in values.items():
             enum = _enum_type(cls, key) if key in kinds else None
@@ -97,12 +125,39 @@ def _enum_type(cls, key: str):
     return hint if isinstance(hint, type) and issubclass(hint, Enum) else None
 
 
-def check_time_grid(prefix: str, t_final: float, dt: float, max_nodes: float = 1e8) -> None:
-    """An IDE time grid t_n = n dt up to t_final: dt > 0, at least one step, not absurdly many."""
+def check_time_grid(prefix: str, t_final: float, dt: float, max_nodes: int = MAX_NODES) -> None:
+    """An IDE time grid t_n = n dt up to t_final: dt > 0, at least one step, not absurdly many.
+
+    A failure names both keys when both are involved, so the one a user changed is always named.
+    """
     require(dt > 0, f"{prefix}.dt", f"must be > 0, got {dt}")
-    require(t_final >= dt, f"{prefix}.t_final", f"must be >= dt ({dt}), got {t_final}")
-    require(t_final / dt <= max_nodes, f"{prefix}.dt", f"gives {t_final / dt:.3g} steps to t_final = {t_final}; "
-            f"at most {max_nodes:.0e}")
+    require(t_final > 0, f"{prefix}.t_final", f"must be > 0, got {t_final}")
+    require(t_final >= dt, f"{prefix}.t_final", f"must be >= {prefix}.dt ({dt:g}), got {t_final:g}")
+    require(t_final / dt <= max_nodes, f"{prefix}.dt", f"{dt:g} gives {t_final / dt:.3g} steps to {prefix}.t_final = "
+            f"{t_final:g}; at most {max_nodes:.0e}")
+
+
+def check_size(key: str, n_values: float, hint: str) -> None:
+    """A dataset array of n_values numbers: at most MAX_VALUES (`hint` names the keys that set its size)."""
+    require(n_values <= MAX_VALUES, key, f"gives {n_values:.3g} numbers per array ({hint}); at most {MAX_VALUES:.0e}")
+
+
+def creatable_dir(path: str) -> bool:
+    """True when `path` is a directory, or could be made one: its nearest existing ancestor is a writable
+    directory (checked without creating anything)."""
+    try:
+        p = Path(path).expanduser().absolute()
+        if p.exists():
+            return p.is_dir() and os.access(p, os.W_OK | os.X_OK)
+        while not p.exists():
+            p = p.parent
+        return p.is_dir() and os.access(p, os.W_OK | os.X_OK)
+    except (OSError, ValueError):  # a name too long for the file system, ...
+        return False
+
+
+def check_seed(key: str, seed: int) -> None:
+    require(0 <= seed <= MAX_SEED, key, f"must be in 0..2**63-1, got {seed}")
 
 
 # ----------------------------------------------------------------------------- solver, device, trainer
@@ -151,7 +206,7 @@ class DeviceConfig(Schema):
     threads: int = MISSING  # torch/BLAS threads per process; 0 = library default
 
     def check(self):
-        require(self.threads >= 0, "device.threads", f"must be >= 0, got {self.threads}")
+        require(0 <= self.threads <= MAX_THREADS, "device.threads", f"must be in 0..{MAX_THREADS}, got {self.threads}")
 
     def torch_device(self):
         import torch
@@ -175,32 +230,50 @@ class TrainerConfig(Schema):
     resume: bool = MISSING  # continue from train_state.pt when the run directory has one
 
     def check(self):
-        require(self.checkpoint_every >= 0, "trainer.checkpoint_every", f"must be >= 0, got {self.checkpoint_every}")
-        require(self.log_every >= 1, "trainer.log_every", f"must be >= 1, got {self.log_every}")
-        require(0 < self.train_fraction <= 1, "trainer.train_fraction", f"must be in (0, 1], got {self.train_fraction}")
+        check_seed("trainer.seed", self.seed)
         require(self.n_train is None or self.n_train >= 1, "trainer.n_train", f"must be >= 1, got {self.n_train}")
+        require(0 < self.train_fraction <= 1, "trainer.train_fraction", f"must be in (0, 1], got {self.train_fraction}")
+        require(self.log_every >= 1, "trainer.log_every", f"must be >= 1, got {self.log_every}")
+        require(creatable_dir(self.cache_dir), "trainer.cache_dir", f"{self.cache_dir!r} is not a directory that "
+                "exists or can be created")
+        require(self.checkpoint_every >= 0, "trainer.checkpoint_every", f"must be >= 0, got {self.checkpoint_every}")
 
 
 # ----------------------------------------------------------------------------- primary configs (one per command)
 
+def check_dataset_choice(command: str, dataset, allowed: tuple[str, ...] | None = None) -> None:
+    """`dataset=` names a dataset this command can use (generate and train: not from_run)."""
+    from .data.datasets import DATASETS
+
+    names = allowed or tuple(DATASETS)
+    require(dataset is None or dataset.name in names, "dataset", f"{command} takes dataset={'|'.join(names)}; "
+            f"got dataset={dataset.name if dataset is not None else None}")
+
+
 @dataclass
-class GenerateConfig:
+class GenerateConfig(Schema):
     dataset: Any = MISSING
     solver: SolverConfig = MISSING
     device: DeviceConfig = MISSING
 
+    def check(self):
+        check_dataset_choice("generate", self.dataset)
+
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Schema):
     model: Any = MISSING
     dataset: Any = None  # None: the model's default_dataset
     solver: SolverConfig = MISSING
     trainer: TrainerConfig = MISSING
     device: DeviceConfig = MISSING
 
+    def check(self):
+        check_dataset_choice("train", self.dataset)
+
 
 @dataclass
-class ExtrapolateConfig:
+class ExtrapolateConfig(Schema):
     run: str | None = None  # a train run directory (or its model.pt); None = the latest
     t_final: float | None = None  # IDE models: extrapolate to this time (default: 4x the training window)
     context: int | None = None  # curve models: observed points given (default: the model's)
@@ -208,9 +281,15 @@ class ExtrapolateConfig:
     solver: SolverConfig = MISSING
     device: DeviceConfig = MISSING
 
+    def check(self):
+        check_dataset_choice("extrapolate", self.dataset, ("from_run", "from_file"))
+        require(self.run is None or self.run.strip() != "", "run", "must name a train run directory or its model.pt")
+        require(self.t_final is None or self.t_final > 0, "t_final", f"must be > 0, got {self.t_final}")
+        require(self.context is None or self.context >= 1, "context", f"must be >= 1, got {self.context}")
+
 
 @dataclass
-class BenchmarkConfig:
+class BenchmarkConfig(Schema):
     suite: Any = MISSING
     device: DeviceConfig = MISSING
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,10 @@ def train(model_cfg, dataset_cfg, solver_spec, trainer, on_iteration=None, devic
     model = MODELS[model_cfg.name](model_cfg)
     # fail before any solving when the combination cannot work; files are checked once read
     check_compatible(model, dataset_cfg.name, dataset_cfg.kind, dataset_cfg.n_traj_expected())
-    data, data_path = load_or_generate(dataset_cfg, solver_spec, trainer.cache_dir)
+    try:
+        data, data_path = load_or_generate(dataset_cfg, solver_spec, trainer.cache_dir)
+    except PartialSolution as exc:  # nothing is cached: training data that blew up are no training data
+        raise RunFailure(f"the training data: {exc}") from None
     check_compatible(model, dataset_cfg.name, data.kind, data.n_traj)
     train_idx, test_idx = np.arange(data.n_traj), np.array([], dtype=int)
     if data.kind == "trajectory":
@@ -190,7 +194,65 @@ def load_checkpoint(path: Path) -> dict:
         raise UserError(f"{where}: checkpoint's dataset record lacks {', '.join(lacking)}")
     if trained["kind"] not in ("ide", "trajectory"):
         raise UserError(f"{where}: dataset kind {trained['kind']!r}, expected ide or trajectory")
+    check_record(trained, where)
+    check_weights(ckpt, where)
     return ckpt
+
+
+def _numbers(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_record(trained: dict, where: str) -> None:
+    """The dataset record of a checkpoint: the types and shapes `extrapolate` relies on."""
+    config = trained["config"]
+    problems = [
+        ("config", isinstance(config, dict) and config.get("name") in DATASETS),
+        ("t_final", _numbers(trained["t_final"]) and trained["t_final"] > 0),
+        ("shape", isinstance(trained["shape"], list) and len(trained["shape"]) in (1, 2)
+         and all(isinstance(n, int) and n >= 1 for n in trained["shape"])),
+        ("param_names", isinstance(trained["param_names"], list) and all(isinstance(n, str)
+                                                                         for n in trained["param_names"])),
+        ("params", isinstance(trained["params"], list) and len(trained["params"]) >= 1 and all(
+            isinstance(row, list) and len(row) == len(trained["param_names"]) and all(map(_numbers, row))
+            for row in trained["params"])),
+        ("path", isinstance(trained["path"], str)),
+        ("test_indices", isinstance(trained["test_indices"], list) and all(
+            isinstance(i, int) and i >= 0 for i in trained["test_indices"])),
+    ]
+    bad = [name for name, ok in problems if not ok]
+    if bad:
+        raise UserError(f"{where}: checkpoint's dataset record has invalid {', '.join(bad)}")
+    if trained["kind"] == "ide" and not (_numbers(trained.get("dt")) and 0 < trained["dt"] <= trained["t_final"]):
+        raise UserError(f"{where}: checkpoint's dataset record has invalid dt")
+
+
+def check_weights(ckpt: dict, where: str) -> None:
+    """Every stored tensor and number finite, weights floating point (a NaN-filled or int model.pt is refused)."""
+    state = ckpt.get("state_dict")
+    if state is not None and not isinstance(state, dict):
+        raise UserError(f"{where}: state_dict is a {type(state).__name__}, expected a dict of tensors")
+    for key, value in (state or {}).items():
+        if not isinstance(value, torch.Tensor) or not (value.is_floating_point() or value.is_complex()):
+            kind = value.dtype if isinstance(value, torch.Tensor) else type(value).__name__
+            raise UserError(f"{where}: weight {key} is {kind}, expected a floating-point tensor")
+        if not torch.isfinite(value).all():
+            raise UserError(f"{where}: weight {key} holds NaN or inf")
+
+    def finite(value) -> bool:
+        if isinstance(value, torch.Tensor):
+            return not (value.is_floating_point() or value.is_complex()) or bool(torch.isfinite(value).all())
+        if isinstance(value, float):
+            return math.isfinite(value)
+        if isinstance(value, (list, tuple)):
+            return all(map(finite, value))
+        if isinstance(value, dict):
+            return all(map(finite, value.values()))
+        return True
+
+    fitted = ckpt.get("fitted")
+    if fitted is not None and not (isinstance(fitted, dict) and finite(fitted)):
+        raise UserError(f"{where}: the fitted values (normalisation, DMD modes) are not a dict of finite numbers")
 
 
 def restore(ckpt: dict, where: str = "run") -> Model:
@@ -198,6 +260,8 @@ def restore(ckpt: dict, where: str = "run") -> Model:
     are refused in one line."""
     try:
         return MODELS[ckpt["model"]].restore(ckpt)
+    except UserError as exc:  # the stored config fails its schema's checks
+        raise UserError(f"{where}: the stored model config is invalid: {exc}") from None
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{where}: the stored weights do not fit model {ckpt['model']} "
@@ -279,7 +343,11 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
     t_final = t_final if t_final is not None else 4 * t_train
     if t_final <= t_train:
         raise UserError(f"t_final: must exceed the model's training horizon {t_train:g}, got {t_final:g}")
-    single = dataclasses.replace(ide_target(trained, changes), t_final=t_final)
+    target = ide_target(trained, changes)
+    try:
+        single = dataclasses.replace(target, t_final=t_final)
+    except UserError as exc:  # the grid (the training data's dt) to this t_final is too long
+        raise UserError(f"t_final: {t_final:g} is beyond what the training data's grid allows: {exc}") from None
     problem = single.problem()
     given, expected = list(problem.G0.shape[1:]), list(trained["shape"])
     if given != expected:

@@ -1,6 +1,15 @@
-"""idelearn benchmark suite=<name>: run a suite, write report.md + results.json + figures."""
+"""idelearn benchmark suite=<name>: run a suite, write report.md + results.json + figures.
+
+The report and its figures are written to a hidden folder of the run directory and moved into it
+when the suite completes: a suite stopped by bad input or a failure leaves no results behind.
+"""
 
 from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 from ..config import to_object
 from ..report.markdown import Report
@@ -12,7 +21,14 @@ def run(cfg) -> None:
     suite = to_object(cfg.suite)
     limit_threads(to_object(cfg.device).threads)
     out = run_dir()
-    report = Report(f"idelearn benchmark: {suite.name}", out)
-    SUITES[suite.name].run(suite, report, log)
-    md, js = report.write()
-    log.info("wrote %s and %s", md, js)
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".report-", dir=out))
+    try:
+        report = Report(f"idelearn benchmark: {suite.name}", stage)
+        SUITES[suite.name].run(suite, report, log)
+        report.write()
+        for path in sorted(stage.iterdir()):
+            os.replace(path, out / path.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    log.info("wrote %s and %s", out / "report.md", out / "results.json")

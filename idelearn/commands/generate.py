@@ -21,7 +21,9 @@ def run(cfg) -> None:
     try:
         with progress(f"solving {dataset.name}", total=n_nodes, bar=not parallel_job()) as update:
             data = dataset.generate(solver.spec(), update)
-    except PartialSolution as exc:  # keep what was solved, marked partial, and fail
+    except PartialSolution as exc:  # keep what was solved (2 nodes or more), marked partial, and fail
+        if exc.data is None:
+            raise RunFailure(str(exc)) from None
         save_dataset(exc.data, out)
         raise RunFailure(f"{exc}; the partial dataset (t <= {exc.data.meta['t_reached']:g}) is in {out}") from None
     save_dataset(data, out)

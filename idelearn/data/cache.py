@@ -71,7 +71,10 @@ def cached(description: dict, make, cache_dir) -> tuple[Dataset, Path]:
     data = _load(folder)  # fast path: no lock needed to read a complete entry
     if data is not None:
         return data, path
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"trainer.cache_dir: cannot create {folder} ({exc.strerror or type(exc).__name__})") from None
     with file_lock(folder / ".lock"):
         data = _load(folder)  # made by another process while we waited
         if data is None:

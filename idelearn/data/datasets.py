@@ -19,10 +19,11 @@ from typing import Any, ClassVar
 import numpy as np
 from omegaconf import MISSING
 
-from ..config import Schema, check_time_grid, numeric_array, require
+from ..config import Schema, check_seed, check_size, check_time_grid, numeric_array, require
 from ..equations.dyson import dyson_problem
 from ..equations.matrix_ide import matrix_ide_problem, paper_training_grid
 from ..equations.problem import IDEProblem
+from ..errors import RunFailure
 from . import curve_datasets
 from .cache import cached
 from .dataset import Dataset
@@ -56,6 +57,14 @@ class IDEDatasetConfig(DatasetConfig):
 
     def check(self):
         check_time_grid("dataset", self.t_final, self.dt)
+
+    def n_nodes(self) -> int:
+        return round(self.t_final / self.dt) + 1
+
+    def check_rate(self, key: str, rate: float, what: str) -> None:
+        """The grid must resolve the equation's fastest oscillation: rate · dt <= π (Nyquist)."""
+        require(rate * self.dt <= np.pi, key, f"{what} times dataset.dt ({self.dt:g}) is {rate * self.dt:.3g} > π: "
+                "the grid cannot resolve the equation (lower dataset.dt)")
 
     def problem(self) -> IDEProblem:
         """F, K and G0 of every trajectory, batched."""
@@ -92,7 +101,12 @@ class DysonConfig(IDEDatasetConfig):
 
     def check(self):
         super().check()
-        self.hamiltonian()
+        H = self.hamiltonian()
+        with np.errstate(over="ignore"):
+            norm = float(np.abs(H).sum(axis=1).max())  # bounds the spectral radius; inf when it overflows
+        self.check_rate("dataset.h" if self.H is None else "dataset.H", norm, "the largest frequency |h| (‖H‖∞)")
+        self.check_rate("dataset.c", 2 * abs(self.c), "the memory's frequency 2|c|")
+        check_size("dataset.H", self.n_nodes() * H.size, "entries of dataset.H x nodes of dataset.t_final / dataset.dt")
 
     def hamiltonian(self) -> np.ndarray:
         if self.H is None:
@@ -137,8 +151,15 @@ class DysonMultiConfig(IDEDatasetConfig):
 
     def check(self):
         super().check()
+        require(self.h_high >= self.h_low, "dataset.h_high", f"must be >= dataset.h_low ({self.h_low:g}), got "
+                f"{self.h_high:g}")
+        self.check_rate("dataset.h_low", abs(self.h_low), "|dataset.h_low|")
+        self.check_rate("dataset.h_high", abs(self.h_high), "|dataset.h_high|")
+        self.check_rate("dataset.c", 2 * abs(self.c), "the memory's frequency 2|c|")
         require(self.n_traj >= 1, "dataset.n_traj", f"must be >= 1, got {self.n_traj}")
-        require(self.h_high >= self.h_low, "dataset.h_high", "must be >= dataset.h_low")
+        check_size("dataset.n_traj", self.n_traj * self.n_nodes(), "dataset.n_traj x nodes of dataset.t_final / "
+                   "dataset.dt")
+        check_seed("dataset.seed", self.seed)
 
     def h_values(self) -> np.ndarray:
         return np.random.default_rng(self.seed).uniform(self.h_low, self.h_high, size=self.n_traj)
@@ -172,6 +193,7 @@ class MatrixIDEForm(IDEDatasetConfig):
     def check(self):
         super().check()
         require(self.memory_sign in (-1.0, 1.0), "dataset.memory_sign", f"must be -1 or +1, got {self.memory_sign}")
+        self.check_rate("dataset.beta", abs(self.beta) + 1, "the largest frequency of A(t), |dataset.beta| + 1")
 
     def meta(self):
         return {"equation": "matrix_ide", "parameters": {"memory_sign": self.memory_sign, "cosine": self.cosine.value},
@@ -196,7 +218,7 @@ class MatrixIDEConfig(MatrixIDEForm):
 
     def check(self):
         super().check()
-        require(self.sigma > 0, "dataset.sigma", f"must be > 0, got {self.sigma}")
+        require(self.sigma > 0, "dataset.sigma", f"must be > 0, got {self.sigma}")  # alpha1, alpha2: any time
 
     def parameters(self):
         return np.array([[self.alpha1, self.alpha2, self.sigma, self.beta]]), list(MATRIX_IDE_PARAMS)
@@ -224,6 +246,11 @@ class MatrixIDEMultiConfig(MatrixIDEForm):
         require(sigmas.ndim == 1 and sigmas.size > 0 and sigmas.min() > 0, "dataset.sigma_values",
                 "must be a non-empty list of values > 0")
         require(self.n_traj is None or self.n_traj >= 1, "dataset.n_traj", f"must be >= 1, got {self.n_traj}")
+        n_grid = alphas.size**2 * sigmas.size
+        n_traj = n_grid if self.n_traj is None else min(self.n_traj, n_grid)
+        check_size("dataset.n_traj", n_traj * self.n_nodes() * 4, "trajectories of dataset.alpha_values, "
+                   "dataset.sigma_values, dataset.n_traj x nodes of dataset.t_final / dataset.dt x 4")
+        check_seed("dataset.seed", self.seed)
 
     def grid(self) -> np.ndarray:
         grid = paper_training_grid(self.alpha_values, self.sigma_values, self.beta)
@@ -255,10 +282,29 @@ class CurvesConfig(DatasetConfig):
     t_final: float = MISSING
     seed: int = MISSING
 
+    max_t_final: ClassVar[float] = 1e4  # the ODE solves' cost grows with t_final (Lorenz: ~35 s per 1000)
+
     def check(self):
         require(self.n_traj >= 1, "dataset.n_traj", f"must be >= 1, got {self.n_traj}")
         require(self.n_t >= 2, "dataset.n_t", f"must be >= 2, got {self.n_t}")
-        require(self.t_final > 0, "dataset.t_final", f"must be > 0, got {self.t_final}")
+        check_size("dataset.n_traj", self.n_traj * self.n_t * 3, "dataset.n_traj x dataset.n_t x 3")
+        require(0 < self.t_final <= self.max_t_final, "dataset.t_final", f"must be in (0, {self.max_t_final:g}], "
+                f"got {self.t_final:g}")
+        require(self.t_final / (self.n_t - 1) >= 1e-300, "dataset.n_t", f"spaces dataset.t_final = "
+                f"{self.t_final:g} by {self.t_final / (self.n_t - 1):.3g}: too fine to represent (< 1e-300)")
+        check_seed("dataset.seed", self.seed)
+
+
+def solved(name: str, make) -> Dataset:
+    """Curves made by `make`; a solver that fails or gives non-finite curves fails the run (exit 1)."""
+    try:
+        with np.errstate(all="ignore"):
+            data = make()
+    except RuntimeError as exc:  # solve_ivp gave up, or the spirals' fixed point did not converge
+        raise RunFailure(f"dataset={name}: the solve failed: {exc}") from None
+    if not np.isfinite(data.G).all():
+        raise RunFailure(f"dataset={name}: the solution is not finite; nothing was kept")
+    return data
 
 
 @dataclass
@@ -266,7 +312,7 @@ class LotkaVolterraConfig(CurvesConfig):
     name: str = "lotka_volterra"
 
     def generate(self, solver=None, progress=None):
-        return curve_datasets.lotka_volterra(self.n_traj, self.n_t, self.t_final, self.seed)
+        return solved(self.name, lambda: curve_datasets.lotka_volterra(self.n_traj, self.n_t, self.t_final, self.seed))
 
 
 @dataclass
@@ -274,7 +320,7 @@ class LorenzConfig(CurvesConfig):
     name: str = "lorenz"
 
     def generate(self, solver=None, progress=None):
-        return curve_datasets.lorenz(self.n_traj, self.n_t, self.t_final, self.seed)
+        return solved(self.name, lambda: curve_datasets.lorenz(self.n_traj, self.n_t, self.t_final, self.seed))
 
 
 @dataclass
@@ -282,7 +328,7 @@ class SpiralsConfig(CurvesConfig):
     name: str = "spirals"
 
     def generate(self, solver=None, progress=None):
-        return curve_datasets.spirals(self.n_traj, self.n_t, self.t_final, self.seed)
+        return solved(self.name, lambda: curve_datasets.spirals(self.n_traj, self.n_t, self.t_final, self.seed))
 
 
 @dataclass
@@ -294,6 +340,7 @@ class FromFileConfig(DatasetConfig):
     t_final: float = MISSING  # time span for arrays that store no `t`
 
     def check(self):
+        require(self.path.strip() != "", "dataset.path", "must name a file, got an empty string")
         require(self.t_final > 0, "dataset.t_final", f"must be > 0, got {self.t_final}")
 
     def generate(self, solver=None, progress=None) -> Dataset:
@@ -328,7 +375,11 @@ def from_run_schema():
     specs += [("name", str, field(default="from_run")),
               ("path", "str | None", field(default=None)),  # unseen curves for curve models (.npy or dataset.npz)
               ("t_final", float, field(default=1.0))]  # time span for curve arrays that store no `t`
-    schema = make_dataclass("FromRunConfig", specs, bases=(Schema,), namespace={"group": "dataset"})
+    def check(self):  # the parameters are checked by the training dataset's schema once applied to it
+        require(self.path is None or self.path.strip() != "", "dataset.path", "must name a file, got an empty string")
+        require(self.t_final > 0, "dataset.t_final", f"must be > 0, got {self.t_final}")
+
+    schema = make_dataclass("FromRunConfig", specs, bases=(Schema,), namespace={"group": "dataset", "check": check})
     schema.__module__ = __name__
     return schema
 

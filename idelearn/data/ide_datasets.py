@@ -32,9 +32,10 @@ class SolverSpec:
 
 
 class PartialSolution(RuntimeError):
-    """The solve blew up; `.data` holds the dataset up to the last good node (meta: partial, t_reached)."""
+    """The solve blew up; `.data` holds the dataset up to the last good node (meta: partial, t_reached),
+    or is None when fewer than 2 nodes were good (no time grid to keep: nothing is saved)."""
 
-    def __init__(self, message: str, data: Dataset):
+    def __init__(self, message: str, data: Dataset | None):
         super().__init__(message)
         self.data = data
 
@@ -44,19 +45,22 @@ def solve_problem(problem: IDEProblem, t_final: float, dt: float, solver: Solver
     start = time.perf_counter()
     partial = None
     try:
-        sol = solve_ide(problem.F, problem.K, problem.G0, t_final, dt, order=solver.order,
-                        method=solver.method, corrector=solver.corrector, progress=progress,
-                        max_abs=solver.max_abs, memory=solver.memory)
+        with np.errstate(all="ignore"):  # overflow on the way to a blow-up: the guard below reports it
+            sol = solve_ide(problem.F, problem.K, problem.G0, t_final, dt, order=solver.order,
+                            method=solver.method, corrector=solver.corrector, progress=progress,
+                            max_abs=solver.max_abs, memory=solver.memory)
         t, G, I = sol.t, sol.G, sol.I
     except BlowUpError as exc:
         partial, G, I = exc, exc.G, exc.I
         t = np.arange(G.shape[1]) * dt
     wall = time.perf_counter() - start
+    detail = f"requested t_final = {t_final:g}; solver.max_abs = {solver.max_abs:g}"
+    if partial is not None and len(t) < 2:
+        raise PartialSolution(f"{partial} ({detail}); nothing was kept: a dataset needs 2 good nodes", None)
     meta = dict(meta, solver=solver.describe(), grid={"t_final": float(t[-1]), "dt": dt, "n_t": len(t)},
                 wall_s=wall, idelearn_version=__version__, kind="ide")
     data = Dataset(t=t, G=G, I=I, params=np.asarray(params, dtype=float), param_names=param_names, meta=meta)
     if partial is not None:
         data.meta.update(partial=True, t_reached=float(t[-1]), t_requested=t_final)
-        raise PartialSolution(f"{partial} (requested t_final = {t_final:g}; solver.max_abs = "
-                              f"{solver.max_abs:g})", data)
+        raise PartialSolution(f"{partial} ({detail})", data)
     return data

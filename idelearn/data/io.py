@@ -9,6 +9,7 @@ file and are renamed into place, so a crash never leaves a half-written file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -20,6 +21,7 @@ from ..errors import UserError
 from .dataset import Dataset
 
 REQUIRED = ("t", "G", "params")
+MAX_VALUES = 10**8  # numbers in one array: beyond this a file is refused before it is read (config.MAX_VALUES)
 
 
 def atomic_write(path: Path, write) -> None:
@@ -57,8 +59,46 @@ def _prefix(key: str | None, path: Path) -> str:
     return f"{key}: {path}" if key else str(path)
 
 
+def _check_header(fp, size: int, name: str, where: str) -> None:
+    """Refuse an .npy array (a file or an .npz member of `size` bytes) whose header announces more numbers
+    than idelearn reads, or more bytes than the file holds, before reading (or allocating) its data."""
+    try:
+        major, _ = np.lib.format.read_magic(fp)
+        reader = {1: np.lib.format.read_array_header_1_0, 2: np.lib.format.read_array_header_2_0}.get(major)
+        if reader is None:
+            return
+        shape, _, dtype = reader(fp)
+    except (ValueError, EOFError, OSError):  # not an .npy header: np.load says what it is
+        return
+    if dtype.hasobject:  # refused by np.load (allow_pickle=False)
+        return
+    n = math.prod(shape)
+    if n > MAX_VALUES:
+        raise UserError(f"{where}: array {name} of shape {tuple(shape)} holds {n:.3g} numbers; idelearn reads "
+                        f"at most {MAX_VALUES:.0e}")
+    if n * dtype.itemsize > size - fp.tell():
+        raise UserError(f"{where}: truncated: array {name} of shape {tuple(shape)} needs {n * dtype.itemsize} "
+                        f"bytes, the file holds {max(size - fp.tell(), 0)}")
+
+
+def _check_headers(path: Path, where: str) -> None:
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                for info in z.infolist():
+                    if info.filename.endswith(".npy"):
+                        with z.open(info) as fp:
+                            _check_header(fp, info.file_size, info.filename[:-4], where)
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError):
+            return  # np.load reports it
+    else:
+        with open(path, "rb") as fp:
+            _check_header(fp, os.fstat(fp.fileno()).st_size, "", where)
+
+
 def _read_npz(path: Path, where: str) -> dict:
     """All arrays of an .npz archive, refusing pickles and unreadable files in one line."""
+    _check_headers(path, where)
     try:
         with np.load(path, allow_pickle=False) as f:
             if not isinstance(f, np.lib.npyio.NpzFile):
@@ -71,8 +111,8 @@ def _read_npz(path: Path, where: str) -> dict:
             raise UserError(f"{where}: refused to load: it contains pickled Python objects "
                             "(idelearn files hold numeric arrays only)") from None
         raise UserError(f"{where}: not a valid .npz archive ({e})") from None
-    except (zipfile.BadZipFile, EOFError, OSError) as e:
-        size = path.stat().st_size if path.exists() else 0
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as e:  # (a zip of
+        size = path.stat().st_size if path.exists() else 0  # another compression, or encrypted: Not..., Runtime...)
         raise UserError(f"{where}: truncated or not an .npz archive ({size} bytes; "
                         f"{type(e).__name__}: {e})") from None
 
@@ -86,10 +126,18 @@ def check_arrays(arrays: dict, where: str) -> None:
     for key, value in arrays.items():
         if not np.issubdtype(value.dtype, np.number):
             raise UserError(f"{where}: array {key} has dtype {value.dtype}, expected numbers")
+        if not np.isfinite(value).all():
+            raise UserError(f"{where}: array {key} holds NaN or inf")
     t, G, params = arrays["t"], arrays["G"], arrays["params"]
     if t.ndim != 1 or len(t) < 2:
         raise UserError(f"{where}: t must be a 1-D time grid of >= 2 nodes, got shape {t.shape}")
-    if G.ndim not in (3, 4) or G.shape[1] != len(t):
+    if np.iscomplexobj(t) or np.iscomplexobj(params):
+        raise UserError(f"{where}: t and params must be real, got {t.dtype} and {params.dtype}")
+    if not (np.diff(t) > 0).all():
+        raise UserError(f"{where}: t must increase, got {t[:4].tolist()}...")
+    if "I" in arrays and not np.allclose(np.diff(t), t[1] - t[0], rtol=1e-6, atol=0):
+        raise UserError(f"{where}: t must be a uniform grid for IDE data (with I)")
+    if G.ndim not in (3, 4) or G.shape[1] != len(t) or 0 in G.shape:
         raise UserError(f"{where}: G must be (n_traj, n_t={len(t)}, dim) or (n_traj, n_t={len(t)}, d, m), "
                         f"got shape {G.shape}")
     if params.ndim != 2 or params.shape[0] != G.shape[0]:
@@ -139,6 +187,7 @@ def load_curves(path, t_final: float = 1.0, key: str = "dataset.path") -> Datase
         if not (np.isfinite(data.G).all() and np.isfinite(data.t).all()):
             raise UserError(f"{where}: contains NaN or inf")
         return data
+    _check_headers(path, where)
     try:
         curves = np.load(path, allow_pickle=False)
     except ValueError as e:

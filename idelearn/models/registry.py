@@ -27,8 +27,9 @@ import numpy as np
 import torch
 from omegaconf import MISSING
 
-from ..config import Schema, require
+from ..config import MAX_NODES, Schema, require
 from ..data.dataset import Dataset
+from ..data.datasets import DATASETS
 from ..solvers.multistep import adams_integrate
 from . import anie as anie_mod
 from . import direct_rnn as direct_rnn_mod
@@ -42,6 +43,16 @@ class Incompatible(ValueError):
     """A model/dataset combination that cannot work."""
 
 
+# Meaningful ranges of the size keys: far beyond any setting of the papers, short of sizes that
+# overflow an index or allocate more than a machine holds at once.
+MAX_ITERATIONS = 10**9  # steps or epochs
+MAX_WIDTH = 8192  # hidden sizes, d_model, dim_feedforward
+MAX_LAYERS = 64
+MAX_BATCH = 10**6
+MAX_LR = 10.0
+COMPOSABLE_DATASETS = sorted(n for n in DATASETS if n != "from_file")  # from_file needs a path
+
+
 # ----------------------------------------------------------------------------- schemas shared by models
 
 @dataclass
@@ -49,6 +60,10 @@ class ModelConfig(Schema):
     group: ClassVar[str] = "model"
     name: str = MISSING
     default_dataset: str = MISSING  # trained on this dataset when `dataset=` is not given
+
+    def check(self):
+        require(self.default_dataset in COMPOSABLE_DATASETS, "model.default_dataset",
+                f"must be one of {', '.join(COMPOSABLE_DATASETS)}, got {self.default_dataset!r}")
 
     def budget(self) -> tuple[int, str]:
         """How long training runs, in its unit: (steps, "step"), (epochs, "epoch") or (1, "fit")."""
@@ -64,9 +79,12 @@ class SteppedTraining(ModelConfig):
     batch_size: int = MISSING
 
     def check(self):
-        require(self.steps >= 1, "model.steps", f"must be >= 1, got {self.steps}")
-        require(self.lr > 0, "model.lr", f"must be > 0, got {self.lr}")
-        require(self.batch_size >= 1, "model.batch_size", f"must be >= 1, got {self.batch_size}")
+        super().check()
+        require(1 <= self.steps <= MAX_ITERATIONS, "model.steps", f"must be in 1..{MAX_ITERATIONS:.0e}, "
+                f"got {self.steps}")
+        require(0 < self.lr <= MAX_LR, "model.lr", f"must be in (0, {MAX_LR:g}], got {self.lr}")
+        require(1 <= self.batch_size <= MAX_BATCH, "model.batch_size", f"must be in 1..{MAX_BATCH:.0e}, "
+                f"got {self.batch_size}")
 
     def budget(self):
         return self.steps, "step"
@@ -82,10 +100,14 @@ class EpochTraining(ModelConfig):
     lr_final: float | None = MISSING  # None: constant learning rate
 
     def check(self):
-        require(self.epochs >= 1, "model.epochs", f"must be >= 1, got {self.epochs}")
-        require(self.lr > 0, "model.lr", f"must be > 0, got {self.lr}")
-        require(self.batch_size >= 1, "model.batch_size", f"must be >= 1, got {self.batch_size}")
-        require(self.lr_final is None or self.lr_final >= 0, "model.lr_final", f"must be >= 0, got {self.lr_final}")
+        super().check()
+        require(1 <= self.epochs <= MAX_ITERATIONS, "model.epochs", f"must be in 1..{MAX_ITERATIONS:.0e}, "
+                f"got {self.epochs}")
+        require(0 < self.lr <= MAX_LR, "model.lr", f"must be in (0, {MAX_LR:g}], got {self.lr}")
+        require(1 <= self.batch_size <= MAX_BATCH, "model.batch_size", f"must be in 1..{MAX_BATCH:.0e}, "
+                f"got {self.batch_size}")
+        require(self.lr_final is None or 0 <= self.lr_final <= self.lr, "model.lr_final",
+                f"must be in [0, model.lr = {self.lr:g}] (or null), got {self.lr_final}")
 
     def budget(self):
         return self.epochs, "epoch"
@@ -157,11 +179,15 @@ class LSTMOperatorConfig(SteppedTraining):
 
     def check(self):
         super().check()
-        require(1 <= self.ab_order <= 8, "model.ab_order", f"must be in 1..8, got {self.ab_order}")
-        require(self.hidden_size >= 1 and self.num_layers >= 1, "model.hidden_size", "and num_layers must be >= 1")
-        require(self.bptt_window >= 0, "model.bptt_window", f"must be >= 0, got {self.bptt_window}")
+        require(1 <= self.hidden_size <= MAX_WIDTH, "model.hidden_size", f"must be in 1..{MAX_WIDTH}, "
+                f"got {self.hidden_size}")
+        require(1 <= self.num_layers <= MAX_LAYERS, "model.num_layers", f"must be in 1..{MAX_LAYERS}, "
+                f"got {self.num_layers}")
         require(0 <= self.ema < 1, "model.ema", f"must be in [0, 1), got {self.ema}")
-        require(self.gain >= 0, "model.gain", f"must be >= 0, got {self.gain}")
+        require(1 <= self.ab_order <= 8, "model.ab_order", f"must be in 1..8, got {self.ab_order}")
+        require(0 <= self.gain <= 10, "model.gain", f"must be in [0, 10] (|log g| <= gain), got {self.gain}")
+        require(0 <= self.bptt_window <= MAX_NODES, "model.bptt_window", f"must be in 0..{MAX_NODES:.0e}, "
+                f"got {self.bptt_window}")
 
 
 class LSTMOperatorModel(Model):
@@ -217,8 +243,11 @@ class DirectRNNConfig(SteppedTraining):
 
     def check(self):
         super().check()
-        require(self.hidden_size >= 1 and self.num_layers >= 1, "model.hidden_size", "and num_layers must be >= 1")
-        require(self.context >= 1, "model.context", f"must be >= 1, got {self.context}")
+        require(1 <= self.hidden_size <= MAX_WIDTH, "model.hidden_size", f"must be in 1..{MAX_WIDTH}, "
+                f"got {self.hidden_size}")
+        require(1 <= self.num_layers <= MAX_LAYERS, "model.num_layers", f"must be in 1..{MAX_LAYERS}, "
+                f"got {self.num_layers}")
+        require(1 <= self.context <= MAX_NODES, "model.context", f"must be in 1..{MAX_NODES:.0e}, got {self.context}")
 
 
 def as_matrices(G: np.ndarray) -> np.ndarray:
@@ -267,8 +296,12 @@ class DMDConfig(ModelConfig):
     delay: int = MISSING  # Hankel delay embedding length (snapshots)
 
     def check(self):
-        require(self.delay >= 1, "model.delay", f"must be >= 1, got {self.delay}")
-        require(self.svd_rank >= 0, "model.svd_rank", f"must be >= 0, got {self.svd_rank}")
+        super().check()
+        require(self.svd_rank == 0 or 0 < self.svd_rank < 1 or (float(self.svd_rank).is_integer() and
+                                                                  1 <= self.svd_rank <= MAX_NODES),
+                "model.svd_rank", f"must be 0 (optimal threshold), in (0, 1) (energy kept) or a whole rank in "
+                f"1..{MAX_NODES:.0e}, got {self.svd_rank}")
+        require(1 <= self.delay <= MAX_NODES, "model.delay", f"must be in 1..{MAX_NODES:.0e}, got {self.delay}")
 
 
 class DMDModel(Model):
@@ -315,10 +348,11 @@ class IEModelConfig(EpochTraining):
 
     def check(self):
         super().check()
-        require(0 < self.smoothing <= 1, "model.smoothing", f"must be in (0, 1], got {self.smoothing}")
-        require(self.context >= 1, "model.context", f"must be >= 1, got {self.context}")
-        require(self.max_iter >= 1, "model.max_iter", f"must be >= 1, got {self.max_iter}")
+        require(1 <= self.max_iter <= 1000, "model.max_iter", f"must be in 1..1000 (each iteration stays on the "
+                f"autograd tape), got {self.max_iter}")
         require(self.tol >= 0, "model.tol", f"must be >= 0, got {self.tol}")
+        require(0 < self.smoothing <= 1, "model.smoothing", f"must be in (0, 1], got {self.smoothing}")
+        require(1 <= self.context <= MAX_NODES, "model.context", f"must be in 1..{MAX_NODES:.0e}, got {self.context}")
 
 
 class CurveModel(Model):
@@ -378,8 +412,9 @@ class NIEConfig(IEModelConfig):
 
     def check(self):
         super().check()
-        require(self.hidden >= 1 and self.width >= 1, "model.hidden", "and model.width must be >= 1")
-        require(self.n_samples >= 2, "model.n_samples", f"must be >= 2, got {self.n_samples}")
+        require(1 <= self.hidden <= MAX_WIDTH, "model.hidden", f"must be in 1..{MAX_WIDTH}, got {self.hidden}")
+        require(1 <= self.width <= MAX_WIDTH, "model.width", f"must be in 1..{MAX_WIDTH}, got {self.width}")
+        require(2 <= self.n_samples <= 10**5, "model.n_samples", f"must be in 2..100000, got {self.n_samples}")
 
 
 class NIEModel(CurveModel):
@@ -407,8 +442,12 @@ class ANIEConfig(IEModelConfig):
 
     def check(self):
         super().check()
-        require(self.n_heads >= 1 and self.d_model % self.n_heads == 0, "model.n_heads", "must divide model.d_model")
-        require(self.n_layers >= 1, "model.n_layers", f"must be >= 1, got {self.n_layers}")
+        require(1 <= self.d_model <= MAX_WIDTH, "model.d_model", f"must be in 1..{MAX_WIDTH}, got {self.d_model}")
+        require(1 <= self.n_heads <= self.d_model and self.d_model % self.n_heads == 0, "model.n_heads",
+                f"must divide model.d_model ({self.d_model}), got {self.n_heads}")
+        require(1 <= self.n_layers <= MAX_LAYERS, "model.n_layers", f"must be in 1..{MAX_LAYERS}, got {self.n_layers}")
+        require(1 <= self.dim_feedforward <= MAX_WIDTH, "model.dim_feedforward", f"must be in 1..{MAX_WIDTH}, "
+                f"got {self.dim_feedforward}")
 
 
 class ANIEModel(CurveModel):

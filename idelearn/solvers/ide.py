@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .history import ExactMemory, SimpsonMemory
-from .multistep import adams_integrate
+from .multistep import adams_integrate, check_nodes
 from .relaxed import RelaxedMemory
 from .startup import collocation_start
 
@@ -105,6 +105,8 @@ def solve_ide(F, K, G0, t_final: float, dt: float, order: int = 8, method: str =
             raise ValueError(f"order must be in 3..8, got {order}")
         start = min(order, n_total)
         G_start, I_start = collocation_start(F, K, G0, dt, max(start, 2))
+        # a blow-up inside the start-up (the first node included) stops here, with the good nodes before it
+        check_nodes(G_start[:, :n_total], I_start[:, :n_total], dt, max_abs)
         if n_total <= order:
             return IDESolution(t, G_start[:, :n_total], I_start[:, :n_total], method, order)
         memory_op = exact_memory(K, dt, n_total - 1, order, memory, len(G0))

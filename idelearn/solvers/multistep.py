@@ -31,12 +31,19 @@ def nodes_before_blow_up(G: np.ndarray, max_abs: float) -> int:
 
 
 def blow_up(G: np.ndarray, I: np.ndarray, dt: float, max_abs: float) -> BlowUpError:
-    """A BlowUpError carrying the solution up to the last node where every |G| <= max_abs and is finite."""
+    """A BlowUpError carrying the solution up to the last node where every |G| <= max_abs and is finite
+    (no node at all when the first one, the initial value, is already beyond)."""
     n_good = nodes_before_blow_up(G, max_abs)
-    err = BlowUpError(f"the solution blew up (|G| > {max_abs:g} or not finite) after t = {(n_good - 1) * dt:.6g}",
-                      n_good)
+    where = "at t = 0 (its initial value)" if n_good == 0 else f"after t = {(n_good - 1) * dt:.6g}"
+    err = BlowUpError(f"the solution blew up (|G| > {max_abs:g} or not finite) {where}", n_good)
     err.G, err.I = G[:, :n_good], I[:, :n_good]
     return err
+
+
+def check_nodes(G: np.ndarray, I: np.ndarray, dt: float, max_abs: float) -> None:
+    """Raise blow_up(...) unless every node of G (batch, n, ...) is finite with |G| <= max_abs."""
+    if nodes_before_blow_up(G, max_abs) < G.shape[1]:
+        raise blow_up(G, I, dt, max_abs)
 
 
 def adams_integrate(F, memory, G_known: np.ndarray, I_known: np.ndarray, dt: float,
@@ -53,6 +60,7 @@ def adams_integrate(F, memory, G_known: np.ndarray, I_known: np.ndarray, dt: flo
     batch, n0, d, m = G_known.shape
     if n0 < order:
         raise ValueError(f"AB{order} needs {order} known nodes, got {n0}")
+    check_nodes(G_known, I_known, dt, max_abs)  # a start already beyond: no step is taken
     G = np.zeros((batch, n_total, d, m), dtype=complex)
     I = np.zeros_like(G)
     G[:, :n0], I[:, :n0] = G_known, I_known

@@ -54,6 +54,7 @@ def collocation_start(F, kernel, G0: np.ndarray, dt: float, n_nodes: int,
             I[:, k] = dt * acc
         g = np.stack([F(G[:, k], k * dt) for k in range(p)], axis=1) + I
         G_new = G0[:, None] + dt * np.einsum("kj,bjdm->bkdm", outer, g)
+        G_new[:, 0] = G0  # exactly (row 0 of `outer` is zero, but 0 * inf is not) when the iteration diverges
         change = np.max(np.abs(G_new - G))
         G = G_new
         if change <= tol * max(1.0, np.max(np.abs(G))):

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, ClassVar
 
 from omegaconf import MISSING, OmegaConf, open_dict
 
-from ..config import Schema, compose, require, to_object
+from ..config import Schema, compose, creatable_dir, require, to_object
+from ..errors import UserError
 from . import paper1_accuracy, paper1_timing, paper2
+
+SHRUNK = ("paper1_timing", "paper1_accuracy", "paper2")  # the suites `smoke` runs
 
 
 @dataclass
@@ -24,15 +28,32 @@ class SmokeSuite(Schema):
     cache_dir: str = MISSING
     runs: dict[str, dict[str, Any]] = MISSING  # suite name -> the keys of its config to replace
 
+    def check(self):
+        require(creatable_dir(self.cache_dir), "suite.cache_dir", f"{self.cache_dir!r} is not a directory that "
+                "exists or can be created")
+        unknown = sorted(set(self.runs) - set(SHRUNK))
+        require(not unknown, "suite.runs", f"unknown suites {unknown}; smoke runs {', '.join(SHRUNK)}")
+        for name, values in self.runs.items():
+            unknown = sorted(set(values) - {f.name for f in fields(SUITES[name].config_class)})
+            require(not unknown, f"suite.runs.{name}", f"unknown keys {unknown}")
+
 
 def smoke(cfg: SmokeSuite, report, log) -> None:
-    for name, values in cfg.runs.items():
-        unknown = sorted(set(values) - {f.name for f in fields(SUITES[name].config_class)})
-        require(not unknown, f"suite.runs.{name}", f"unknown keys {unknown}")
-        suite = compose("benchmark", [f"suite={name}", f"suite.cache_dir={cfg.cache_dir}"]).suite
-        with open_dict(suite):  # the dict-valued keys (model_overrides, ...) gain entries
-            suite = OmegaConf.merge(suite, values)
-        SUITES[name].run(to_object(suite), report, log)
+    suites = {}
+    for name, values in cfg.runs.items():  # every suite's config first: a bad value stops smoke before any run
+        suite = compose("benchmark", [f"suite={name}"]).suite
+        try:
+            with open_dict(suite):  # the dict-valued keys (model_overrides, ...) gain entries
+                suite = OmegaConf.merge(suite, {"cache_dir": cfg.cache_dir, **values})
+            suites[name] = to_object(suite)
+        except UserError as exc:
+            raise UserError(f"suite.runs.{name}: {exc}") from None
+        except Exception as exc:  # a value of the wrong type for the suite's key
+            from ..cli import compose_error_line
+
+            raise UserError(f"suite.runs.{name}: {compose_error_line(exc)}") from None
+    for name, suite in suites.items():
+        SUITES[name].run(suite, report, log)
 
 
 @dataclass
@@ -41,11 +62,17 @@ class CollectSuite(Schema):
     name: str = "collect"
     dir: str = MISSING  # a multirun directory
 
+    def check(self):
+        require(Path(self.dir).expanduser().is_dir(), "suite.dir", f"{self.dir} is not a directory")
+
 
 def collect(cfg: CollectSuite, report, log) -> None:
     from ..report.collect import collect as collect_runs
 
-    rows, table = collect_runs(cfg.dir)
+    try:
+        rows, table = collect_runs(cfg.dir)
+    except UserError as exc:
+        raise UserError(f"suite.{exc}") from None
     report.heading(f"Runs collected from {cfg.dir}")
     report.text(table)
     report.results["runs"] = rows

@@ -15,7 +15,12 @@ from typing import Any, ClassVar
 from omegaconf import MISSING
 
 from .. import pipeline
-from ..config import Schema, compose, to_object
+from ..config import Schema, compose, creatable_dir, require, to_object
+from ..data.datasets import DATASETS
+from ..errors import UserError
+from ..models.registry import MODELS
+
+TRAIN_HOOKS = "suite.overrides, suite.model_overrides, suite.dataset_overrides, suite.cache_dir"
 
 
 @dataclass
@@ -28,6 +33,35 @@ class SuiteConfig(Schema):
     dataset_overrides: dict[str, list[str]] = MISSING  # appended to the train runs on that dataset
     test_overrides: list[str] = MISSING  # appended to every `idelearn extrapolate` of the suite
 
+    def check(self):
+        # the overrides themselves are composed (and so checked) before the suite runs anything
+        require(creatable_dir(self.cache_dir), "suite.cache_dir", f"{self.cache_dir!r} is not a directory that "
+                "exists or can be created")
+        unknown = sorted(set(self.model_overrides) - set(MODELS))
+        require(not unknown, "suite.model_overrides", f"unknown models {unknown}; known: {', '.join(MODELS)}")
+        unknown = sorted(set(self.dataset_overrides) - set(DATASETS))
+        require(not unknown, "suite.dataset_overrides", f"unknown datasets {unknown}; known: {', '.join(DATASETS)}")
+
+
+def composed(command: str, overrides: list[str], sources: str):
+    """The config `idelearn <command> <overrides>` composes; a failure is bad input naming the suite keys
+    the overrides came from."""
+    from ..cli import compose_error_line
+
+    try:
+        return compose(command, overrides)
+    except Exception as exc:
+        raise UserError(f"{sources}: `idelearn {command} {' '.join(overrides)}` does not compose: "
+                        f"{compose_error_line(exc)}") from None
+
+
+def objects(cfg, keys: list[str], sources: str) -> list:
+    """The schema objects of `keys` of a composed config; a value error names the suite keys too."""
+    try:
+        return [to_object(cfg[k]) if cfg[k] is not None else None for k in keys]
+    except UserError as exc:
+        raise UserError(f"{sources}: {exc}") from None
+
 
 @dataclass
 class TrainRun:
@@ -38,27 +72,39 @@ class TrainRun:
     dataset: Any
     solver: Any
     trainer: Any
+    sources: str = ""  # the suite keys the overrides come from
 
     @property
     def command(self) -> str:
         return " ".join(["idelearn train", *self.overrides])
 
     def train(self, log=None) -> pipeline.Trained:
-        return pipeline.train(self.model, self.dataset, self.solver.spec(), self.trainer, log=log)
+        try:
+            return pipeline.train(self.model, self.dataset, self.solver.spec(), self.trainer, log=log)
+        except UserError as exc:  # found once the data are read (e.g. trainer.n_train too large)
+            raise UserError(f"{self.sources}: {exc}") from None
 
 
-def train_run(suite: SuiteConfig, overrides: list[str]) -> TrainRun:
-    """The run `idelearn train <overrides>` would do, with the suite's hooks appended."""
-    first = compose("train", overrides)
+def train_run(suite: SuiteConfig, overrides: list[str], source: str = "suite") -> TrainRun:
+    """The run `idelearn train <overrides>` would do, with the suite's hooks appended; `source` is the
+    suite key that holds `overrides` (named, with the hooks, when they do not compose).
+
+    Suites build every run before they run any, so that bad overrides stop them before any result."""
+    sources = f"{source} (with {TRAIN_HOOKS})"
+    first = composed("train", overrides, sources)
     model_name = first.model.name
     dataset_name = first.dataset.name if first.dataset is not None else first.model.default_dataset
     full = [*overrides, *suite.overrides, *suite.model_overrides.get(model_name, []),
             *suite.dataset_overrides.get(dataset_name, []), f"trainer.cache_dir={suite.cache_dir}"]
     if first.dataset is None:
         full.insert(0, f"dataset={dataset_name}")
-    cfg = compose("train", full)
-    return TrainRun(full, to_object(cfg.model), to_object(cfg.dataset), to_object(cfg.solver),
-                    to_object(cfg.trainer))
+    cfg = composed("train", full, sources)
+    model, dataset, solver, trainer = objects(cfg, ["model", "dataset", "solver", "trainer"], sources)
+    try:
+        pipeline.check_compatible(MODELS[model.name](model), dataset.name, dataset.kind, dataset.n_traj_expected())
+    except UserError as exc:
+        raise UserError(f"{sources}: {exc}") from None
+    return TrainRun(full, model, dataset, solver, trainer, sources)
 
 
 @dataclass
@@ -80,7 +126,12 @@ class ExtrapolateRun:
                                     self.context, self.solver)
 
 
-def extrapolate_run(suite: SuiteConfig, overrides: list[str]) -> ExtrapolateRun:
+def extrapolate_run(suite: SuiteConfig, overrides: list[str], source: str = "suite") -> ExtrapolateRun:
     full = [*overrides, *suite.test_overrides]
-    cfg = compose("extrapolate", full)
-    return ExtrapolateRun(full, cfg.t_final, cfg.context, to_object(cfg.dataset), to_object(cfg.solver))
+    sources = f"{source} (with suite.test_overrides)"
+    cfg = composed("extrapolate", full, sources)
+    try:
+        run = to_object(cfg)  # the top-level keys (t_final, context) are checked too
+    except UserError as exc:
+        raise UserError(f"{sources}: {exc}") from None
+    return ExtrapolateRun(full, run.t_final, run.context, run.dataset, run.solver)

@@ -11,8 +11,9 @@ from typing import ClassVar
 
 from omegaconf import MISSING
 
-from ..config import Schema
+from ..config import Schema, require
 from ..errors import RunFailure
+from ..models.registry import MODELS
 from ..report.plots import plot_extrapolation
 from .common import SuiteConfig, extrapolate_run, train_run
 
@@ -24,6 +25,9 @@ class AccuracyTest(Schema):
     extrapolate: list[str] = MISSING  # overrides of `idelearn extrapolate`
     target: float | None = MISSING  # rel_l2 to reach (None: compared, not targeted)
 
+    def check(self):
+        require(self.target is None or self.target > 0, "suite.cases.tests.target", f"must be > 0, got {self.target}")
+
 
 @dataclass
 class AccuracyCase(Schema):
@@ -33,12 +37,22 @@ class AccuracyCase(Schema):
     tests: list[AccuracyTest] = MISSING
     compare: str | None = MISSING  # cases with the same label are compared model against model
 
+    def check(self):
+        models = [o.split("=", 1)[1] for o in self.train if o.startswith("model=")]
+        require(len(models) == 1 and models[0] in MODELS, "suite.cases.train",
+                f"must choose one model (model=<{'|'.join(MODELS)}>), got {self.train}")
+
 
 @dataclass
 class Paper1AccuracySuite(SuiteConfig):
     name: str = "paper1_accuracy"
     cases: list[AccuracyCase] = MISSING
     only: list[str] | None = MISSING  # run only the cases of these models
+
+    def check(self):
+        super().check()
+        unknown = [m for m in self.only or [] if not (isinstance(m, str) and m in MODELS)]
+        require(not unknown, "suite.only", f"unknown models {unknown}; known: {', '.join(MODELS)}")
 
     @property
     def run_cases(self) -> list[AccuracyCase]:
@@ -52,8 +66,10 @@ def train_model(case: AccuracyCase) -> str:
 def run(cfg: Paper1AccuracySuite, report, log) -> None:
     report.heading("paper1_accuracy: extrapolation accuracy (paper 1 figures 5-8)")
     rows, commands = [], []
-    for k, case in enumerate(cfg.run_cases):
-        run_ = train_run(cfg, case.train)
+    plans = [(k, case, train_run(cfg, case.train, f"suite.cases[{k}].train"),
+              [extrapolate_run(cfg, t.extrapolate, f"suite.cases[{k}].tests[{j}].extrapolate")
+               for j, t in enumerate(case.tests)]) for k, case in enumerate(cfg.cases) if case in cfg.run_cases]
+    for k, case, run_, tests in plans:
         model_name = run_.model.name
         budget, unit = run_.model.budget()
         commands.append(f"{case.case}, {model_name}: `{run_.command}`")
@@ -62,8 +78,7 @@ def run(cfg: Paper1AccuracySuite, report, log) -> None:
         except RunFailure as exc:  # recorded, not fatal
             rows.append({"case": case.case, "model": model_name, "note": str(exc)})
             continue
-        for j, test in enumerate(case.tests):
-            test_ = extrapolate_run(cfg, test.extrapolate)
+        for j, (test, test_) in enumerate(zip(case.tests, tests)):
             commands.append(f"{case.case}, {model_name}, test {test.label}: `{test_.command}`")
             row = {"case": case.case, "model": model_name, "test": test.label, "target": test.target,
                    "compare": case.compare, "budget": f"{budget} {unit}s", "train_s": trained.wall_s,

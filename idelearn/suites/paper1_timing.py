@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 from omegaconf import MISSING  # noqa: E402
 
 from .. import pipeline  # noqa: E402
+from ..config import MAX_NODES, require  # noqa: E402
 from ..data.datasets import dataset_config  # noqa: E402
 from ..equations.dyson import dyson_exact, dyson_problem  # noqa: E402
 from ..errors import UserError  # noqa: E402
@@ -45,6 +46,26 @@ class Paper1TimingSuite(SuiteConfig):
     matrix_sizes: list[int] = MISSING
     cost_steps: list[int] = MISSING  # the two solves the cost model is fitted on
 
+    def check(self):
+        super().check()
+        require(self.run is None or self.run.strip() != "", "suite.run", "must name a train run (or null)")
+        require(len(self.horizons) > 0 and min(self.horizons) > 0, "suite.horizons",
+                f"must be a non-empty list of times > 0, got {self.horizons}")
+        require(self.fe_max_horizon > 0, "suite.fe_max_horizon", f"must be > 0, got {self.fe_max_horizon}")
+        require(len(self.coarse_steps) > 0 and 0 < min(self.coarse_steps) and
+                max(self.coarse_steps) <= max(self.horizons), "suite.coarse_steps",
+                f"must be a non-empty list of steps in (0, max(suite.horizons)], got {self.coarse_steps}")
+        require(max(self.horizons) / min(self.coarse_steps) <= MAX_NODES, "suite.coarse_steps",
+                f"{min(self.coarse_steps):g} gives {max(self.horizons) / min(self.coarse_steps):.3g} steps to the "
+                f"largest of suite.horizons; at most {MAX_NODES:.0e}")
+        require(self.tolerance > 0, "suite.tolerance", f"must be > 0, got {self.tolerance}")
+        require(3 <= self.reference_order <= 8, "suite.reference_order", f"must be in 3..8, got {self.reference_order}")
+        require(all(1 <= d <= 64 for d in self.matrix_sizes), "suite.matrix_sizes",
+                f"must be matrix sizes in 1..64, got {self.matrix_sizes}")
+        require(len(self.cost_steps) == 2 and len(set(self.cost_steps)) == 2 and
+                all(10 <= n <= 10**6 for n in self.cost_steps), "suite.cost_steps",
+                f"must be two different step counts in 10..1e6, got {self.cost_steps}")
+
 
 def timed(fn):
     start = time.perf_counter()
@@ -53,19 +74,31 @@ def timed(fn):
 
 
 def learned_model(cfg, log):
-    """The lstm_operator to time, its Dyson problem (a DysonConfig) and where it came from."""
+    """The lstm_operator to time, its Dyson problem (a DysonConfig) and where it came from.
+
+    Everything is checked (the run or the train command, the horizons) before anything is trained."""
     if cfg.run:
-        ckpt = pipeline.load_checkpoint(pipeline.find_checkpoint(cfg.run))
-        model, record, origin = pipeline.restore(ckpt), ckpt["dataset"], f"reused {cfg.run}"
+        try:
+            ckpt = pipeline.load_checkpoint(pipeline.find_checkpoint(cfg.run))
+            model, record, origin = pipeline.restore(ckpt), ckpt["dataset"], f"reused {cfg.run}"
+        except UserError as exc:
+            raise UserError(f"suite.{exc}") from None
+        name, problem = model.name, dataset_config(record["config"]["name"], record["config"])
     else:
-        run_ = train_run(cfg, cfg.train)
+        run_ = train_run(cfg, cfg.train, "suite.train")
+        name, problem = run_.model.name, run_.dataset
+    if name != "lstm_operator" or problem.name != "dyson" or problem.H is not None:
+        raise UserError(f"suite.{'run' if cfg.run else 'train'}: paper1_timing times an lstm_operator on scalar "
+                        f"dyson data, got {name} on {problem.name}")
+    outside = [T for T in cfg.horizons if not problem.t_final < T <= MAX_NODES * problem.dt]
+    if outside:
+        raise UserError(f"suite.horizons: {outside} not in ({problem.t_final:g}, {MAX_NODES * problem.dt:g}]: "
+                        f"past the model's training window t <= {problem.t_final:g}, at most {MAX_NODES:.0e} steps "
+                        f"of dt = {problem.dt:g}")
+    if not cfg.run:
         trained = run_.train(log)
-        model, record = trained.model, trained.checkpoint["dataset"]
+        model = trained.model
         origin = f"trained here by `{run_.command}` ({trained.wall_s:.0f} s)"
-    problem = dataset_config(record["config"]["name"], record["config"])
-    if model.name != "lstm_operator" or problem.name != "dyson" or problem.H is not None:
-        raise UserError(f"suite.train: paper1_timing times an lstm_operator on scalar dyson data, got "
-                        f"{model.name} on {problem.name}")
     return model, problem, origin
 
 

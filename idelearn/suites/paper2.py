@@ -12,8 +12,9 @@ from typing import ClassVar
 import numpy as np
 from omegaconf import MISSING
 
-from ..config import Schema
+from ..config import Schema, require
 from ..errors import RunFailure
+from ..models.registry import MODELS
 from ..report.plots import plot_curves
 from .common import SuiteConfig, extrapolate_run, train_run
 
@@ -39,6 +40,11 @@ class Paper2Suite(SuiteConfig):
     timing: dict[str, CurveCase] = MISSING  # Table 1: dataset label -> case
     spirals: CurveCase = MISSING  # Table 5
 
+    def check(self):
+        super().check()
+        unknown = [m for m in self.models if not (isinstance(m, str) and m in MODELS)]
+        require(not unknown, "suite.models", f"unknown models {unknown}; known: {', '.join(MODELS)}")
+
 
 def s_per_iter(trained) -> float:
     h = trained.history
@@ -47,10 +53,15 @@ def s_per_iter(trained) -> float:
     return trained.wall_s / max(1, len(h.get("loss", [])))  # one optimiser step per iteration
 
 
-def train_and_test(cfg, model: str, case: CurveCase, log):
+def plan(cfg, model: str, case: CurveCase, source: str):
+    """The train and extrapolate runs of one row, composed (before anything runs)."""
+    return (train_run(cfg, [f"model={model}", *case.train], f"{source}.train, suite.models"),
+            extrapolate_run(cfg, case.extrapolate, f"{source}.extrapolate"))
+
+
+def train_and_test(model: str, runs, log):
     """(row with the commands, trained or None, metrics or None); a failed run is a row with a note."""
-    run_ = train_run(cfg, [f"model={model}", *case.train])
-    test_ = extrapolate_run(cfg, case.extrapolate)
+    run_, test_ = runs
     budget, unit = run_.model.budget()
     row = {"model": model, "budget": f"{budget} {unit}s", "train_command": run_.command,
            "extrapolate_command": test_.command}
@@ -63,18 +74,20 @@ def train_and_test(cfg, model: str, case: CurveCase, log):
 
 
 def run(cfg: Paper2Suite, report, log) -> None:
+    timing_runs = {(label, model): plan(cfg, model, case, f"suite.timing.{label}")
+                   for label, case in cfg.timing.items() for model in cfg.models}
+    spiral_runs = {model: plan(cfg, model, cfg.spirals, "suite.spirals") for model in cfg.models}
     report.heading("paper2: neural integral equations (paper 2 Tables 1 and 5)")
     timing, commands = [], []
-    for label, case in cfg.timing.items():
-        for model in cfg.models:
-            row, trained, pred = train_and_test(cfg, model, case, log)
-            row = {"dataset": label, "paper_s_per_iter_gpu": PAPER_S_PER_ITER.get((model, label)), **row}
-            commands.append(f"{label}, {model}: `{row['train_command']}` then `{row['extrapolate_command']}`")
-            if trained is not None:
-                m = pred.metrics()
-                row.update(s_per_iter=s_per_iter(trained), r2_unseen=m["r2"], r2_unseen_median=m["r2_median"])
-                log.info("paper2 timing %s/%s: %.4f s/iter", label, model, row["s_per_iter"])
-            timing.append(row)
+    for (label, model), runs in timing_runs.items():
+        row, trained, pred = train_and_test(model, runs, log)
+        row = {"dataset": label, "paper_s_per_iter_gpu": PAPER_S_PER_ITER.get((model, label)), **row}
+        commands.append(f"{label}, {model}: `{row['train_command']}` then `{row['extrapolate_command']}`")
+        if trained is not None:
+            m = pred.metrics()
+            row.update(s_per_iter=s_per_iter(trained), r2_unseen=m["r2"], r2_unseen_median=m["r2_median"])
+            log.info("paper2 timing %s/%s: %.4f s/iter", label, model, row["s_per_iter"])
+        timing.append(row)
     report.heading("Table 1: seconds per training iteration", 3)
     report.text("Each model trained with its CPU defaults on the generated curves (half held out), given the "
                 "first half of each curve and fitted to the second half, as in the paper. `r2_unseen`: mean r2 "
@@ -84,8 +97,8 @@ def run(cfg: Paper2Suite, report, log) -> None:
                           "budget", "train_s", "note"])
 
     r2_rows = []
-    for model in cfg.models:
-        row, trained, pred = train_and_test(cfg, model, cfg.spirals, log)
+    for model, runs in spiral_runs.items():
+        row, trained, pred = train_and_test(model, runs, log)
         row["paper_reports_r2"] = PAPER_R2.get(model)
         commands.append(f"spirals, {model}: `{row['train_command']}` then `{row['extrapolate_command']}`")
         if trained is not None:

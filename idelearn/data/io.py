@@ -100,9 +100,10 @@ def _read_npz(path: Path, where: str) -> dict:
     """All arrays of an .npz archive, refusing pickles and unreadable files in one line."""
     _check_headers(path, where)
     try:
-        with np.load(path, allow_pickle=False) as f:
-            if not isinstance(f, np.lib.npyio.NpzFile):
-                raise UserError(f"{where}: expected an .npz archive (t, G, params), got a single .npy array")
+        f = np.load(path, allow_pickle=False)
+        if not isinstance(f, np.lib.npyio.NpzFile):
+            raise UserError(f"{where}: expected an .npz archive (t, G, params), got a single .npy array")
+        with f:
             return {k: f[k] for k in f.files}
     except UserError:
         raise

@@ -125,6 +125,18 @@ def default_dataset(model: str) -> str:
     return config.compose("train", [f"model={model}"]).model.default_dataset
 
 
+def option_base(group: str, option: str, files: dict) -> list[str]:
+    """The cheap values of one group option (its shrunk sizes; a suite's SUITE_BASE; a file to read)."""
+    if group == "suite":
+        out = [f"suite.cache_dir={files['cache']}"] if option != "collect" else []
+        return out + [o.replace("{empty}", files["empty"]).replace("{ide_run}", files["ide_run"])
+                      for o in SUITE_BASE.get(option, [])]
+    out = shrink(group, option)
+    if group == "dataset" and option == "from_file":
+        out.append(f"dataset.path={files['curves']}")
+    return out
+
+
 def base_overrides(key: Key, files: dict) -> list[str]:
     """The overrides of a cheap run of `key`'s command with `key`'s group option selected."""
     c = key.command
@@ -133,25 +145,20 @@ def base_overrides(key: Key, files: dict) -> list[str]:
         model = key.option if key.group == "model" else ("direct_rnn" if key.group == "dataset"
                                                          else "nie" if key.group == "trainer" else "lstm_operator")
         dataset = key.option if key.group == "dataset" else default_dataset(model)
-        out += [f"model={model}", *shrink("model", model), f"dataset={dataset}", *shrink("dataset", dataset),
-                *shrink("trainer", "default"), f"trainer.cache_dir={files['cache']}"]
-        if dataset == "from_file":
-            out.append(f"dataset.path={files['curves']}")
+        out += [f"model={model}", *option_base("model", model, files), f"dataset={dataset}",
+                *option_base("dataset", dataset, files), *shrink("trainer", "default"),
+                f"trainer.cache_dir={files['cache']}"]
     elif c == "generate":
         dataset = key.option if key.group == "dataset" else "dyson"
-        out += [f"dataset={dataset}", *shrink("dataset", dataset)]
-        if dataset == "from_file":
-            out.append(f"dataset.path={files['curves']}")
+        out += [f"dataset={dataset}", *option_base("dataset", dataset, files)]
     elif c == "extrapolate":
         curves = key.name in ("context", "dataset.path", "dataset.t_final") or key.option == "from_file"
         out.append(f"run={files['curve_run' if curves else 'ide_run']}")
         if key.option == "from_file":
-            out += ["dataset=from_file", f"dataset.path={files['curves']}"]
+            out += ["dataset=from_file", *option_base("dataset", "from_file", files)]
     elif c == "benchmark":
         suite = key.option if key.group == "suite" else "smoke"
-        out += [f"suite={suite}", f"suite.cache_dir={files['cache']}"] if suite != "collect" else [f"suite={suite}"]
-        out += [o.replace("{empty}", files["empty"]).replace("{ide_run}", files["ide_run"])
-            for o in SUITE_BASE.get(suite, [])]
+        out += [f"suite={suite}", *option_base("suite", suite, files)]
     if key.group in ("solver", "device"):
         out.append(f"{key.group}={key.option}")
     if "device" in command_groups(c)[0] and key.group != "device":
@@ -159,13 +166,17 @@ def base_overrides(key: Key, files: dict) -> list[str]:
     return out
 
 
-def with_value(base: list[str], key: str, token: str) -> list[str]:
-    """`base` with `key=token` in place of any base value of `key` (or of a group choice `key=`)."""
+def with_value(base: list[str], key: Key, token: str, files: dict) -> list[str]:
+    """`base` with `key=token` in place of any base value of `key`; a group choice (`dataset=...`) also
+    drops the old option's values and, for a real option, takes that option's cheap values."""
     def target(o):
         return o.split("=", 1)[0].lstrip("+~")
 
-    kept = [o for o in base if target(o) != key and not target(o).startswith(f"{key}.")]
-    return [*kept, f"{key}={token}"]
+    name = key.name
+    kept = [o for o in base if target(o) != name and not target(o).startswith(f"{name}.")]
+    choice = key.group is None and name in cli.GROUPS
+    extra = option_base(name, token, files) if choice and token in options(name) else []
+    return [*kept, f"{name}={token}", *extra]
 
 
 # ----------------------------------------------------------------------------- hostile values
@@ -297,3 +308,165 @@ def judge(command: str, keys: list[str], code: int, out: str, err: str, run_dir:
         if command == "extrapolate":
             with np.load(run_dir / "prediction.npz", allow_pickle=False) as f:
                 assert np.isfinite(f["G_pred"]).all(), "exit 0 with a non-finite prediction"
+
+
+# ----------------------------------------------------------------------------- hostile files
+
+def _npy_bytes(array) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=True)
+    return buf.getvalue()
+
+
+def _npz_bytes(**arrays) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def _huge_npy_header(shape=(10**6, 10**4, 2)) -> bytes:
+    """A valid .npy header announcing `shape` (far more than the file holds) and a few bytes of data."""
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return buf.getvalue() + b"\0" * 64
+
+
+def good_curves(rng) -> np.ndarray:
+    return rng.normal(size=(4, 12, 2))
+
+
+def good_npz(rng) -> dict:
+    return {"t": np.linspace(0, 1, 12), "G": rng.normal(size=(4, 12, 2)), "params": np.zeros((4, 1))}
+
+
+def bad_data_file(kind: str, rng, cut: float) -> tuple[str, bytes]:
+    """(suffix, content) of a data file that is not what `dataset.path` should be."""
+    curves, npz = good_curves(rng), good_npz(rng)
+    full_npy, full_npz = _npy_bytes(curves), _npz_bytes(**npz)
+    pos = tuple(int(rng.integers(n)) for n in curves.shape)
+    nan = curves.copy()
+    nan[pos] = rng.choice([np.nan, np.inf, -np.inf])
+    npz_nan = dict(npz)
+    which = str(rng.choice(["t", "G", "params"]))
+    npz_nan[which] = npz_nan[which].astype(float)
+    npz_nan[which].flat[int(rng.integers(npz_nan[which].size))] = np.nan
+    files = {
+        "empty.npy": b"", "empty.npz": b"",
+        "truncated.npy": full_npy[: int(cut * (len(full_npy) - 1))],
+        "truncated.npz": full_npz[: int(cut * (len(full_npz) - 1))],
+        "random.npy": rng.bytes(1 + int(cut * 400)), "random.npz": rng.bytes(1 + int(cut * 400)),
+        "text.npy": b"t,G\n1,2\n",
+        "bool.npy": _npy_bytes(curves > 0), "unicode.npy": _npy_bytes(curves.astype(str)),
+        "complex.npy": _npy_bytes(curves + 1j), "object.npy": _npy_bytes(curves.astype(object)),
+        "datetime.npy": _npy_bytes(np.zeros((4, 12, 2), dtype="datetime64[s]")),
+        "1d.npy": _npy_bytes(curves.ravel()), "2d.npy": _npy_bytes(curves[0]), "4d.npy": _npy_bytes(curves[..., None]),
+        "one_point.npy": _npy_bytes(curves[:, :1]), "no_curves.npy": _npy_bytes(curves[:0]),
+        "no_dims.npy": _npy_bytes(curves[..., :0]), "scalar.npy": _npy_bytes(np.float64(1.0)),
+        "nan.npy": _npy_bytes(nan), "all_nan.npy": _npy_bytes(np.full_like(curves, np.nan)),
+        "huge.npy": _huge_npy_header(), "huge.npz": _zip_member("G.npy", _huge_npy_header()),
+        "nan.npz": _npz_bytes(**npz_nan),
+        "missing.npz": _npz_bytes(t=npz["t"]),
+        "t_2d.npz": _npz_bytes(**{**npz, "t": npz["t"][None]}),
+        "t_decreasing.npz": _npz_bytes(**{**npz, "t": npz["t"][::-1].copy()}),
+        "t_complex.npz": _npz_bytes(**{**npz, "t": npz["t"] + 0j}),
+        "G_short.npz": _npz_bytes(**{**npz, "G": npz["G"][:, :5]}),
+        "G_2d.npz": _npz_bytes(**{**npz, "G": npz["G"][0]}),
+        "params_rows.npz": _npz_bytes(**{**npz, "params": np.zeros((3, 1))}),
+        "I_shape.npz": _npz_bytes(**npz, I=np.zeros((4, 12, 3))),
+        "G_strings.npz": _npz_bytes(**{**npz, "G": npz["G"].astype(str)}),
+        "objects.npz": _npz_bytes(**{**npz, "G": npz["G"].astype(object)}),
+        "npy_as_npz.npz": full_npy, "npz_as_npy.npy": full_npz,
+    }
+    name = kind if kind in files else "empty.npy"
+    return name, files[name]
+
+
+def _zip_member(name: str, content: bytes) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(name, content)
+    return buf.getvalue()
+
+
+DATA_FILE_KINDS = ["empty.npy", "empty.npz", "truncated.npy", "truncated.npz", "random.npy", "random.npz", "text.npy",
+                   "bool.npy", "unicode.npy", "complex.npy", "object.npy", "datetime.npy", "1d.npy", "2d.npy", "4d.npy",
+                   "one_point.npy", "no_curves.npy", "no_dims.npy", "scalar.npy", "nan.npy", "all_nan.npy",
+                   "huge.npy", "huge.npz", "nan.npz", "missing.npz", "t_2d.npz", "t_decreasing.npz", "t_complex.npz",
+                   "G_short.npz", "G_2d.npz", "params_rows.npz", "I_shape.npz", "G_strings.npz", "objects.npz",
+                   "npy_as_npz.npz", "npz_as_npy.npy"]
+
+CHECKPOINT_KINDS = ["empty", "truncated", "random", "npz", "not_a_dict", "missing_keys", "unknown_model",
+                    "nan_weight", "inf_weight", "int_weight", "wrong_shape_weight", "missing_weight",
+                    "extra_weight", "weights_not_tensors", "bad_t_final", "nan_t_final", "bad_shape", "bad_params",
+                    "bad_kind", "bad_config_value", "unknown_config_key", "nan_fitted", "bad_dataset_name", "huge"]
+
+
+def bad_checkpoint(kind: str, good: Path, rng, cut: float, out: Path) -> None:
+    """Write at `out` a model.pt that is not what `run=` should be, derived from the good one at `good`."""
+    import copy
+    import os
+
+    import torch
+
+    raw = good.read_bytes()
+    if kind in ("empty", "truncated", "random", "npz", "huge"):
+        content = {"empty": b"", "truncated": raw[: int(cut * (len(raw) - 1))],
+                   "random": rng.bytes(1 + int(cut * 2000)), "npz": _npz_bytes(**good_npz(rng))}.get(kind, b"")
+        out.write_bytes(content)
+        if kind == "huge":  # a sparse file of 8 GB of zeros
+            with open(out, "wb") as fh:
+                fh.truncate(8 * 2**30)
+        return
+    ckpt = torch.load(good, weights_only=True)
+    c = copy.deepcopy(ckpt)
+    state = c["state_dict"]
+    name = sorted(state)[int(rng.integers(len(state)))]
+    if kind == "not_a_dict":
+        c = [1, 2, 3]
+    elif kind == "missing_keys":
+        del c[str(rng.choice(["model", "config", "dataset"]))]
+    elif kind == "unknown_model":
+        c["model"] = "nope"
+    elif kind in ("nan_weight", "inf_weight"):
+        state[name] = state[name].clone()
+        state[name].view(-1)[0] = float("nan") if kind == "nan_weight" else float("inf")
+    elif kind == "int_weight":
+        state[name] = state[name].to(torch.int64)
+    elif kind == "wrong_shape_weight":
+        state[name] = torch.zeros(*(n + 1 for n in state[name].shape))
+    elif kind == "missing_weight":
+        del state[name]
+    elif kind == "extra_weight":
+        state["extra.weight"] = torch.zeros(2)
+    elif kind == "weights_not_tensors":
+        c["state_dict"] = {k: 1.0 for k in state}
+    elif kind == "bad_t_final":
+        c["dataset"]["t_final"] = "soon"
+    elif kind == "nan_t_final":
+        c["dataset"]["t_final"] = float("nan")
+    elif kind == "bad_shape":
+        c["dataset"]["shape"] = [-1, "x"]
+    elif kind == "bad_params":
+        c["dataset"]["params"] = [[float("nan")]]
+    elif kind == "bad_kind":
+        c["dataset"]["kind"] = "movie"
+    elif kind == "bad_config_value":
+        key = sorted(k for k, v in c["config"].items() if isinstance(v, (int, float)) and not isinstance(v, bool))[0]
+        c["config"][key] = -(10**30)
+    elif kind == "unknown_config_key":
+        c["config"]["nope"] = 1
+    elif kind == "nan_fitted":
+        c["fitted"] = {"norm_mean": [float("nan")]}
+    elif kind == "bad_dataset_name":
+        c["dataset"]["config"]["name"] = "nope"
+    torch.save(c, out)
+    os.chmod(out, 0o644)

@@ -63,10 +63,7 @@ def run_and_judge(command, pairs, files, workdir, capsys):
     """Run `idelearn command` with each (key, token) of `pairs` on the base run of the first key."""
     args = H.base_overrides(pairs[0][0], files)
     for key, token in pairs:
-        args = H.with_value(args, key.name, token)
-        if key.group is None and key.name in H.cli.GROUPS:  # a group choice: the old option's values go
-            args = [a for a in args if not a.startswith(f"{key.name}.")]
-            args += H.shrink(key.name, token) if token in H.options(key.name) else []
+        args = H.with_value(args, key, token, files)
     run_dir = workdir / f"run{next(_counter)}"
     note(f"idelearn {command} {' '.join(args)}")
     capsys.readouterr()
@@ -123,3 +120,47 @@ def test_two_hostile_keys_at_once(files, tmp_path, monkeypatch, capsys, data):
                                                      or k.group is None)]
     second = data.draw(key_and_token(related), label="second")
     run_and_judge(command, [first, second], files, tmp_path, capsys)
+
+
+FILE_TARGETS = {  # (command, overrides with {file}, the key that names the file)
+    "generate dataset.path": ("generate", ["dataset=from_file", "dataset.path={file}"], "dataset.path"),
+    "train dataset.path": ("train", ["model=nie", *H.shrink("model", "nie"), "dataset=from_file",
+                                     "dataset.path={file}", "trainer.cache_dir={cache}"], "dataset.path"),
+    "extrapolate dataset.path": ("extrapolate", ["run={curve_run}", "dataset.path={file}"], "dataset.path"),
+}
+
+
+@settings(max_examples=examples("files"))
+@given(data=st.data())
+def test_bad_files_exit_2_naming_the_file(files, tmp_path, monkeypatch, capsys, data):
+    """dataset.path and run= pointing at truncated, empty, wrong-dtype, wrong-shape, NaN-filled or huge
+    files (made here, never committed): exit 2, one line naming the key and the file, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    cut = data.draw(st.floats(0, 1), label="cut")
+    folder = tmp_path / f"files{next(_counter)}"
+    folder.mkdir()
+    if data.draw(st.booleans(), label="checkpoint"):
+        kind = data.draw(st.sampled_from(H.CHECKPOINT_KINDS), label="kind")
+        path = folder / "model.pt"
+        run = data.draw(st.sampled_from(["ide_run", "curve_run"]), label="trained")
+        H.bad_checkpoint(kind, H.Path(files[run]) / "model.pt", rng, cut, path)
+        command, args, key = "extrapolate", [f"run={data.draw(st.sampled_from([path, folder]), label='as')}"], "run"
+    else:
+        kind = data.draw(st.sampled_from(H.DATA_FILE_KINDS), label="kind")
+        name, content = H.bad_data_file(kind, rng, cut)
+        path = folder / name
+        path.write_bytes(content)
+        command, template, key = FILE_TARGETS[data.draw(st.sampled_from(sorted(FILE_TARGETS)), label="target")]
+        args = [a.format(file=path, cache=files["cache"], curve_run=files["curve_run"]) for a in template]
+    run_dir = tmp_path / f"run{next(_counter)}"
+    note(f"{kind}: idelearn {command} {' '.join(args)}")
+    capsys.readouterr()
+    with H.time_limit(TOO_SLOW_S):
+        code = H.invoke([command, *args, "device.threads=1", f"hydra.run.dir={run_dir}"])
+    torch.set_num_threads(1)
+    out, err = capsys.readouterr()
+    note(f"exit {code}; stderr tail: {err[-600:]}")
+    assert code == 2, f"{kind}: exit {code}\n{err[-2000:]}"
+    H.judge(command, [key], code, out, err, run_dir)
+    shutil.rmtree(folder, ignore_errors=True)

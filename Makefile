@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast test-fuzz lint bench clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The property-based tests of the CLI with 10x the examples of `make test` (about 15-20 min on 2 cores).
+test-fuzz: setup
+	$(BIN)/python -m pytest -q -m fuzz tests/cli --hypothesis-profile=idelearn-slow --hypothesis-show-statistics
 
 lint: setup
 	$(BIN)/ruff check idelearn tests benchmarks

@@ -170,8 +170,8 @@ def load_checkpoint(path: Path) -> dict:
             warnings.simplefilter("ignore")
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # weights_only refused a global: the file would run code
-        raise UserError(f"{where}: not a loadable idelearn checkpoint: it contains pickled Python objects "
-                        "beyond tensors and plain data (refused; nothing was run)") from None
+        raise UserError(f"{where}: not a loadable idelearn checkpoint: the safe loader refused it (pickled Python "
+                        "objects beyond tensors and plain data, or not a pickle at all; nothing was run)") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile) as exc:
         size = path.stat().st_size
         raise UserError(f"{where}: not a loadable idelearn checkpoint: truncated or corrupt ({size} bytes; "

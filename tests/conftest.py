@@ -19,7 +19,7 @@ def idelearn(tmp_path):
 
 
 # Property-based tests (tests/cli/test_fuzz.py): reproducible examples (derandomize, no database).
-# `idelearn` is the default profile (make test); `idelearn-slow` draws 20x as many (make test-fuzz).
+# `idelearn` is the default profile (make test); `idelearn-slow` draws 10x as many (make test-fuzz).
 # A property's example count is given for the default profile and scaled by max_examples / 100.
 def _register_hypothesis_profiles():
     import os
@@ -30,7 +30,7 @@ def _register_hypothesis_profiles():
                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                          HealthCheck.filter_too_much, HealthCheck.data_too_large])
     settings.register_profile("idelearn", max_examples=100, **common)
-    settings.register_profile("idelearn-slow", max_examples=2000, **common)
+    settings.register_profile("idelearn-slow", max_examples=1000, **common)
     settings.load_profile(os.environ.get("IDELEARN_HYPOTHESIS_PROFILE", "idelearn"))
 
 

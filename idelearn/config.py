@@ -35,6 +35,7 @@ MAX_NODES = 10**8  # time nodes of one grid
 MAX_VALUES = 10**8  # numbers in one array of a dataset (G, I: 1.6 GB each as complex128)
 MAX_SEED = 2**63 - 1
 MAX_THREADS = 1024
+MAX_ITERATIONS = 10**9  # training steps or epochs
 
 
 def require(ok: bool, key: str, message: str) -> None:
@@ -69,6 +70,32 @@ def _check_finite(key: str, value) -> None:
             _check_finite(f"{key}.{k}", item)
 
 
+def _check_elements(key: str, value, hint) -> None:
+    """The elements of a list / dict field have the declared scalar type (OmegaConf lets a nested list
+    through inside an optional or nested container, e.g. `suite.horizons=[[],-2]`)."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return
+        hint = next((a for a in args if a is not type(None)), Any)
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is list and args:
+        require(isinstance(value, list), key, f"must be a list, got {value!r}")
+        for i, item in enumerate(value):
+            _check_elements(f"{key}[{i}]", item, args[0])
+    elif origin is dict and len(args) == 2:
+        require(isinstance(value, dict), key, f"must be a mapping, got {value!r}")
+        for k, item in value.items():
+            _check_elements(f"{key}.{k}", item, args[1])
+    elif hint in (int, float, str):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = {str: isinstance(value, str), float: number, int: number and isinstance(value, int)}[hint]
+        require(ok, key, f"must be a {hint.__name__}, got {value!r}")
+
+
 @dataclass
 class Schema:
     """Base of every schema: `group` prefixes its keys in error messages."""
@@ -77,11 +104,14 @@ class Schema:
 
     def __post_init__(self):
         prefix = f"{self.group}." if self.group else ""
+        hints = _type_hints(type(self))
         for f in fields(self):
             value = getattr(self, f.name)
             if OmegaConf.is_config(value):
                 value = OmegaConf.to_container(value)
             _check_finite(f"{prefix}{f.name}", value)
+            if isinstance(value, (list, dict)):
+                _check_elements(f"{prefix}{f.name}", value, hints.get(f.name, Any))
         identity = next((f.default for f in fields(self) if f.name == "name"), None)
         if isinstance(identity, str) and identity != MISSING:  # dataset.name=... cannot make dyson another dataset
             require(self.name == identity, f"{prefix}name", f"is {identity!r} for {self.group}={identity} (choose "
@@ -116,6 +146,15 @@ class Schema:
             enum = _enum_type(cls, key) if key in kinds else None
             built[key] = enum(value) if enum is not None and value is not None else value
         return cls(**built)
+
+
+def _type_hints(cls) -> dict:
+    import typing
+
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # a hint that cannot be resolved: no element checks
+        return {}
 
 
 def _enum_type(cls, key: str):
@@ -233,10 +272,12 @@ class TrainerConfig(Schema):
         check_seed("trainer.seed", self.seed)
         require(self.n_train is None or self.n_train >= 1, "trainer.n_train", f"must be >= 1, got {self.n_train}")
         require(0 < self.train_fraction <= 1, "trainer.train_fraction", f"must be in (0, 1], got {self.train_fraction}")
-        require(self.log_every >= 1, "trainer.log_every", f"must be >= 1, got {self.log_every}")
+        require(1 <= self.log_every <= MAX_ITERATIONS, "trainer.log_every", f"must be in 1..{MAX_ITERATIONS:.0e}, "
+                f"got {self.log_every}")
         require(creatable_dir(self.cache_dir), "trainer.cache_dir", f"{self.cache_dir!r} is not a directory that "
                 "exists or can be created")
-        require(self.checkpoint_every >= 0, "trainer.checkpoint_every", f"must be >= 0, got {self.checkpoint_every}")
+        require(0 <= self.checkpoint_every <= MAX_ITERATIONS, "trainer.checkpoint_every",
+                f"must be in 0..{MAX_ITERATIONS:.0e} (0: none), got {self.checkpoint_every}")
 
 
 # ----------------------------------------------------------------------------- primary configs (one per command)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from omegaconf import MISSING
 
-from ..config import MAX_NODES, Schema, require
+from ..config import MAX_ITERATIONS, MAX_NODES, Schema, require
 from ..data.dataset import Dataset
 from ..data.datasets import DATASETS
 from ..solvers.multistep import adams_integrate
@@ -45,7 +45,6 @@ class Incompatible(ValueError):
 
 # Meaningful ranges of the size keys: far beyond any setting of the papers, short of sizes that
 # overflow an index or allocate more than a machine holds at once.
-MAX_ITERATIONS = 10**9  # steps or epochs
 MAX_WIDTH = 8192  # hidden sizes, d_model, dim_feedforward
 MAX_LAYERS = 64
 MAX_BATCH = 10**6

@@ -52,7 +52,8 @@ class Paper1AccuracySuite(SuiteConfig):
     def check(self):
         super().check()
         unknown = [m for m in self.only or [] if not (isinstance(m, str) and m in MODELS)]
-        require(not unknown, "suite.only", f"unknown models {unknown}; known: {', '.join(MODELS)}")
+        require(self.only is None or (self.only and not unknown), "suite.only", f"must list models "
+                f"({', '.join(MODELS)}), or be null for every case; got {self.only}")
 
     @property
     def run_cases(self) -> list[AccuracyCase]:

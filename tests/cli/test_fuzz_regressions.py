@@ -95,7 +95,10 @@ CASES = {
         "generate dataset=matrix_ide_multi dataset.alpha_values=['nan'] dataset.n_traj=1 dataset.t_final=0.2",
         "dataset.alpha_values", 2, "finite"),
     "suite.only=[[1],2] (ran no case, exit 0)": (
-        "benchmark suite=paper1_accuracy suite.only=[[1],2]", "suite.only", 2, "unknown models"),
+        "benchmark suite=paper1_accuracy suite.only=[[1],2]", "suite.only", 2, "must be a str"),
+    "suite.only=[] (ran every case)": ("benchmark suite=paper1_accuracy suite.only=[]", "suite.only", 2, "null"),
+    "suite.horizons=[[],[],-2] (message named no key)": (
+        "benchmark suite=paper1_timing suite.horizons=[[],[],-2]", "suite.horizons", 2, "must be a float"),
     "suite.runs.smoke={} (ran every shrunk suite twice, exit 0)": (
         "benchmark suite=smoke +suite.runs.smoke={}", "suite.runs", 2, "unknown suites"),
     "paper1_timing horizons=[] (ValueError: max of empty)": (

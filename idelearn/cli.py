@@ -113,7 +113,10 @@ def precheck(command: str, overrides: list[str], multirun: bool = False) -> None
                 config.to_object(cfg)
     except Exception as exc:  # any composition failure is an input error here
         line = compose_error_line(exc)
-        fail(line if names_a_key(line, combo) else f"{culprit(command, combo)}: {line}")
+        bad = unparsable(combo)  # Hydra's grammar errors quote the value, not the key
+        if bad is None and not names_a_key(line, combo):
+            bad = culprit(command, combo)
+        fail(line if bad is None else f"{bad}: {line}")
 
 
 def override_key(override: str) -> str:
@@ -122,6 +125,19 @@ def override_key(override: str) -> str:
 
 def names_a_key(line: str, overrides: list[str]) -> bool:
     return any(override_key(o) and override_key(o) in line for o in overrides)
+
+
+def unparsable(overrides: list[str]) -> str | None:
+    """The first override that Hydra's override grammar rejects, if any."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for override in overrides:
+        try:
+            parser.parse_overrides([override])
+        except Exception:
+            return override
+    return None
 
 
 def culprit(command: str, overrides: list[str]) -> str:

@@ -7,9 +7,12 @@ Group schemas live next to what they build: datasets in `idelearn.data.datasets`
 models in `idelearn.models.registry`, suites in `idelearn.suites`.
 
 Composition: Hydra checks keys and types; `to_object` builds the schema
-dataclass, whose `__post_init__` rejects non-finite numbers in any field and
-then runs the schema's own `check()` (dt > 0, a Hermitian H, ...), each failure
-a UserError naming the key.
+dataclass, whose `__post_init__` rejects non-finite and subnormal numbers in any
+field, elements of the wrong type in list and dict fields, and a `name` changed
+away from the schema's own, then runs the schema's `check()`: a meaningful range
+for every key (dt > 0, a Hermitian H, sizes with an upper limit, ...), each
+failure a UserError naming the key (both keys when a check relates two). The CLI
+builds the whole composed config this way before any job runs (cli.precheck).
 """
 
 from __future__ import annotations

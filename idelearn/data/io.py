@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import MAX_VALUES  # numbers in one array: beyond this a file is refused before it is read
 from ..errors import UserError
 from .dataset import Dataset
 
 REQUIRED = ("t", "G", "params")
-MAX_VALUES = 10**8  # numbers in one array: beyond this a file is refused before it is read (config.MAX_VALUES)
 
 
 def atomic_write(path: Path, write) -> None:

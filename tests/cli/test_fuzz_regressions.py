@@ -112,6 +112,8 @@ CASES = {
         "/dev/null/x"),
     # wrong exit messages: the line must name the key that was given
     "dataset=0 (message named no key)": ("generate dataset=0", "dataset", 2, "dataset=0"),
+    "a value the grammar rejects, quoting another key (message named no key)": (
+        "train model=direct_rnn dataset=lorenz dataset.seed=[[],${dataset},]", "dataset.seed", 2, "no viable"),
     "dt beyond t_final (named only t_final)": ("generate dataset.dt=1.24e16", "dataset.dt", 2, "dataset.dt"),
     "t_final of 1e17 steps (named only dt)": (
         "generate dataset.t_final=1229260369446540", "dataset.t_final", 2, "steps"),

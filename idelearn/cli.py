@@ -124,7 +124,11 @@ def override_key(override: str) -> str:
 
 
 def names_a_key(line: str, overrides: list[str]) -> bool:
-    return any(override_key(o) and override_key(o) in line for o in overrides)
+    """Whether `line` names the key of one of `overrides` as a key (not just the word, e.g. in
+    "possible interpolation keys: solver, dataset")."""
+    keys = [override_key(o) for o in overrides if override_key(o)]
+    return any(line.startswith(f"{k}:") or f"{k}=" in line or f"full_key: {k}" in line or f"'{k}'" in line
+               or f"'{k}/" in line for k in keys)
 
 
 def unparsable(overrides: list[str]) -> str | None:

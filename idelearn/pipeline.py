@@ -309,7 +309,8 @@ def guard(model: Model, G_known: np.ndarray, t: np.ndarray, max_abs: float, **in
     """Run model.extrapolate; return the prediction and the number of nodes before it blew up
     (|G| > max_abs or non-finite anywhere in the batch). Nodes after that are NaN."""
     try:
-        G = model.extrapolate(G_known, t, **inputs)
+        with np.errstate(all="ignore"):  # overflow on the way to a blow-up: reported below, in one line
+            G = model.extrapolate(G_known, t, **inputs)
     except BlowUpError as exc:  # the stepper stopped early: keep what it had
         G = np.full((len(G_known), len(t)) + G_known.shape[2:], np.nan, dtype=exc.G.dtype)
         G[:, : exc.G.shape[1]] = exc.G

@@ -263,13 +263,21 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def invoke(args: list[str]) -> int:
-    """Run the CLI in-process; the exit code (0 when main returns)."""
-    try:
-        cli.main(list(args))
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
-    return 0
+def invoke(args: list[str], shown: list | None = None) -> int:
+    """Run the CLI in-process; the exit code (0 when main returns). Python warnings the run emits
+    (which a user would see on stderr; pytest would capture them) are appended to `shown`."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            cli.main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    if shown is not None:
+        shown += [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught]
+    return code
 
 
 RESULTS = {"generate": "dataset.npz", "train": "model.pt", "extrapolate": "prediction.npz", "benchmark": "report.md"}
@@ -284,6 +292,8 @@ def judge(command: str, keys: list[str], code: int, out: str, err: str, run_dir:
     both = out + err
     assert code in (0, 1, 2), f"exit code {code}\n{err[-3000:]}"
     assert "Traceback" not in both and "Error executing job" not in both, err[-3000:]
+    warned = [ln for ln in err.splitlines() if "Warning:" in ln]
+    assert not warned, f"warnings on stderr besides the one line: {warned[:3]}"
     left = {p.name for p in run_dir.iterdir()} if run_dir.exists() else set()
     admin = {".hydra", f"{command}.log"}
     if code == 2:

@@ -67,9 +67,10 @@ def run_and_judge(command, pairs, files, workdir, capsys):
     run_dir = workdir / f"run{next(_counter)}"
     note(f"idelearn {command} {' '.join(args)}")
     capsys.readouterr()
+    shown: list[str] = []
     try:
         with H.time_limit(TOO_SLOW_S):
-            code = H.invoke([command, *args, f"hydra.run.dir={run_dir}"])
+            code = H.invoke([command, *args, f"hydra.run.dir={run_dir}"], shown)
     except H.TooSlow:
         capsys.readouterr()
         event("too slow: not judged")
@@ -77,6 +78,7 @@ def run_and_judge(command, pairs, files, workdir, capsys):
     finally:
         torch.set_num_threads(1)  # device.threads=N changes the process's threads
     out, err = capsys.readouterr()
+    err = "".join(f"{w}\n" for w in shown) + err  # Python warnings: a user sees them on stderr
     note(f"exit {code}; stderr tail: {err[-600:]}")
     event(f"exit {code}")
     H.judge(command, [k.name for k, _ in pairs], code, out, err, run_dir)
@@ -158,10 +160,12 @@ def test_bad_files_exit_2_naming_the_file(files, tmp_path, monkeypatch, capsys, 
     run_dir = tmp_path / f"run{next(_counter)}"
     note(f"{kind}: idelearn {command} {' '.join(args)}")
     capsys.readouterr()
+    shown: list[str] = []
     with H.time_limit(TOO_SLOW_S):
-        code = H.invoke([command, *args, "device.threads=1", f"hydra.run.dir={run_dir}"])
+        code = H.invoke([command, *args, "device.threads=1", f"hydra.run.dir={run_dir}"], shown)
     torch.set_num_threads(1)
     out, err = capsys.readouterr()
+    err = "".join(f"{w}\n" for w in shown) + err
     note(f"exit {code}; stderr tail: {err[-600:]}")
     assert code == 2, f"{kind}: exit {code}\n{err[-2000:]}"
     H.judge(command, [key], code, out, err, run_dir)

@@ -37,9 +37,11 @@ def run(args, tmp_path, capsys, key, expect):
     run_dir = tmp_path / "run"
     capsys.readouterr()
     threads = torch.get_num_threads()
-    code = H.invoke([*args, f"hydra.run.dir={run_dir}"])
+    shown: list[str] = []
+    code = H.invoke([*args, f"hydra.run.dir={run_dir}"], shown)
     torch.set_num_threads(threads)
     out, err = capsys.readouterr()
+    err = "".join(f"{w}\n" for w in shown) + err
     assert code == expect, f"exit {code}\n{err[-3000:]}"
     H.judge(args[0], [key], code, out, err, run_dir)
     return err.strip().splitlines()[-1], run_dir

@@ -286,6 +286,10 @@ class Prediction:
         return self.n_good is not None and self.n_good < len(self.t)
 
     def metrics(self) -> dict:
+        with np.errstate(all="ignore"):  # huge (not yet blown-up) predictions overflow the sums: inf, not a warning
+            return self._metrics()
+
+    def _metrics(self) -> dict:
         end = self.n_good if self.partial else len(self.t)
         pred, true = self.G_pred[:, self.split:end], self.G_true[:, self.split:end]
         n_steps = max(1, (len(self.t) - self.split) * len(self.G_pred))

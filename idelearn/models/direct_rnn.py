@@ -60,7 +60,7 @@ def fit_direct_rnn(
     n_traj, n_t = X.shape[:2]
     Xv, t_cut = None, n_t
     if val_fraction > 0 and n_traj == 1:
-        t_cut = n_t - max(2, int(round(val_fraction * n_t)))
+        t_cut = max(2, n_t - max(2, int(round(val_fraction * n_t))))  # 2 nodes train at least (n_t = 3)
         Xv = X
     elif val_fraction > 0:
         perm = torch.randperm(n_traj, generator=gen).to(X.device)

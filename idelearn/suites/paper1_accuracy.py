@@ -67,9 +67,11 @@ def train_model(case: AccuracyCase) -> str:
 def run(cfg: Paper1AccuracySuite, report, log) -> None:
     report.heading("paper1_accuracy: extrapolation accuracy (paper 1 figures 5-8)")
     rows, commands = [], []
-    plans = [(k, case, train_run(cfg, case.train, f"suite.cases[{k}].train"),
-              [extrapolate_run(cfg, t.extrapolate, f"suite.cases[{k}].tests[{j}].extrapolate")
-               for j, t in enumerate(case.tests)]) for k, case in enumerate(cfg.cases) if case in cfg.run_cases]
+    # every run composed (and so checked) before any trains: bad overrides stop the suite before any result
+    selected = [(i, case) for i, case in enumerate(cfg.cases) if case in cfg.run_cases]
+    plans = [(k, case, train_run(cfg, case.train, f"suite.cases[{i}].train"),
+              [extrapolate_run(cfg, t.extrapolate, f"suite.cases[{i}].tests[{j}].extrapolate")
+               for j, t in enumerate(case.tests)]) for k, (i, case) in enumerate(selected)]
     for k, case, run_, tests in plans:
         model_name = run_.model.name
         budget, unit = run_.model.budget()

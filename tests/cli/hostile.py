@@ -391,7 +391,7 @@ def bad_data_file(kind: str, rng, cut: float) -> tuple[str, bytes]:
         "I_shape.npz": _npz_bytes(**npz, I=np.zeros((4, 12, 3))),
         "G_strings.npz": _npz_bytes(**{**npz, "G": npz["G"].astype(str)}),
         "objects.npz": _npz_bytes(**{**npz, "G": npz["G"].astype(object)}),
-        "npy_as_npz.npz": full_npy, "npz_as_npy.npy": full_npz,
+        "npy_as_npz.npz": full_npy,  # (an archive named .npy is read as the archive it is: not bad input)
     }
     name = kind if kind in files else "empty.npy"
     return name, files[name]
@@ -412,7 +412,7 @@ DATA_FILE_KINDS = ["empty.npy", "empty.npz", "truncated.npy", "truncated.npz", "
                    "one_point.npy", "no_curves.npy", "no_dims.npy", "scalar.npy", "nan.npy", "all_nan.npy",
                    "huge.npy", "huge.npz", "nan.npz", "missing.npz", "t_2d.npz", "t_decreasing.npz", "t_complex.npz",
                    "G_short.npz", "G_2d.npz", "params_rows.npz", "I_shape.npz", "G_strings.npz", "objects.npz",
-                   "npy_as_npz.npz", "npz_as_npy.npy"]
+                   "npy_as_npz.npz"]
 
 CHECKPOINT_KINDS = ["empty", "truncated", "random", "npz", "not_a_dict", "missing_keys", "unknown_model",
                     "nan_weight", "inf_weight", "int_weight", "wrong_shape_weight", "missing_weight",

@@ -22,12 +22,16 @@ from . import hostile as H
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A tiny lstm_operator train run on dyson (t <= 0.2), for extrapolate and paper1_timing."""
+    """Tiny train runs: lstm_operator on dyson (t <= 0.2) in ide/, nie on 4 curves in curves/."""
     d = tmp_path_factory.mktemp("regress")
+    np.save(d / "curves.npy", np.random.default_rng(0).normal(size=(4, 12, 2)))
     threads = torch.get_num_threads()
     assert H.invoke(["train", "model=lstm_operator", "dataset=dyson", "dataset.t_final=0.2",
                      *H.shrink("model", "lstm_operator"), f"trainer.cache_dir={d / 'cache'}", "device.threads=1",
                      f"hydra.run.dir={d / 'ide'}"]) == 0
+    assert H.invoke(["train", "model=nie", "dataset=from_file", f"dataset.path={d / 'curves.npy'}",
+                     *H.shrink("model", "nie"), f"trainer.cache_dir={d / 'cache'}", "device.threads=1",
+                     f"hydra.run.dir={d / 'curves'}"]) == 0
     torch.set_num_threads(threads)
     return d
 
@@ -75,6 +79,9 @@ CASES = {
     "spirals do not converge (RuntimeError)": (
         "generate dataset=spirals dataset.n_traj=3 dataset.n_t=8 dataset.t_final=100", "dataset.t_final", 1,
         "did not converge"),
+    "curves extrapolated to t = 1e308 (a RuntimeWarning line before the failure)": (
+        "extrapolate run={runs}/curves dataset=from_file dataset.path={runs}/curves.npy dataset.t_final=1e308",
+        "dataset.t_final", 1, "blew up"),
     # values no check foresaw
     "generate dataset=from_run (AttributeError)": ("generate dataset=from_run", "dataset", 2, "from_run"),
     "extrapolate dataset=dyson (KeyError)": ("extrapolate run={ide} dataset=dyson", "dataset", 2, "from_run"),
@@ -129,7 +136,7 @@ CASES = {
 @pytest.mark.parametrize("line,key,expect,fragment", CASES.values(), ids=CASES.keys())
 def test_found_case(line, key, expect, fragment, runs, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    args = line.replace("{ide}", str(runs / "ide")).split()
+    args = line.replace("{ide}", str(runs / "ide")).replace("{runs}", str(runs)).split()
     last, _ = run(args, tmp_path, capsys, key, expect)
     assert fragment in last, last
 
@@ -181,3 +188,12 @@ def test_an_npz_announcing_a_huge_array_is_refused_before_reading(tmp_path, monk
     path.write_bytes(content)
     last, _ = run(["generate", "dataset=from_file", f"dataset.path={path}"], tmp_path, capsys, "dataset.path", 2)
     assert "at most" in last
+
+
+def test_direct_rnn_trains_on_one_curve_of_3_points(runs, tmp_path, monkeypatch, capsys):
+    """`train model=direct_rnn dataset=lorenz dataset.n_traj=3 dataset.n_t=3`: one training curve, whose
+    held-out tail left no node to train on (RuntimeError: sequence length 0 in the LSTM)."""
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "model=direct_rnn", *H.shrink("model", "direct_rnn"), "dataset=lorenz", "dataset.n_traj=3",
+            "dataset.n_t=3", "dataset.t_final=1", f"trainer.cache_dir={runs / 'cache'}", "device.threads=1"]
+    run(args, tmp_path, capsys, "dataset.n_t", 0)

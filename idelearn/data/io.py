@@ -100,11 +100,12 @@ def _read_npz(path: Path, where: str) -> dict:
     """All arrays of an .npz archive, refusing pickles and unreadable files in one line."""
     _check_headers(path, where)
     try:
-        f = np.load(path, allow_pickle=False)
-        if not isinstance(f, np.lib.npyio.NpzFile):
-            raise UserError(f"{where}: expected an .npz archive (t, G, params), got a single .npy array")
-        with f:
-            return {k: f[k] for k in f.files}
+        with open(path, "rb") as fh:  # ours to close: np.load leaks its own handle when the zip is corrupt
+            f = np.load(fh, allow_pickle=False)
+            if not isinstance(f, np.lib.npyio.NpzFile):
+                raise UserError(f"{where}: expected an .npz archive (t, G, params), got a single .npy array")
+            with f:
+                return {k: f[k] for k in f.files}
     except UserError:
         raise
     except ValueError as e:

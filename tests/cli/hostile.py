@@ -53,11 +53,16 @@ def command_groups(command: str) -> tuple[list[str], list[str]]:
 
 
 def group_options(command: str, group: str) -> list[str]:
-    """The options a command is meant to run with (the others are fuzzed as group choices)."""
+    """The options a command is meant to run with (the others are fuzzed as group choices; so is
+    device=cuda on a machine without CUDA, where every run with it exits 2 naming device.name)."""
+    import torch
+
     if group == "dataset":
         if command == "extrapolate":
             return ["from_run", "from_file"]
         return [o for o in options("dataset") if o != "from_run"]
+    if group == "device" and not torch.cuda.is_available():
+        return [o for o in options(group) if o != "cuda"]
     return options(group)
 
 
@@ -237,6 +242,22 @@ def hostile_tokens():
 
 # ----------------------------------------------------------------------------- running and judging
 
+@contextmanager
+def threads_kept():
+    """Restore torch's and BLAS's thread counts afterwards (`device.threads=N` sets them process-wide)."""
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    torch_threads = torch.get_num_threads()
+    blas = {info["user_api"]: info["num_threads"] for info in threadpool_info()}
+    try:
+        yield
+    finally:
+        torch.set_num_threads(torch_threads)
+        for api, n in blas.items():
+            threadpool_limits(n, user_api=api)
+
+
 class TooSlow(BaseException):
     """An accepted value that makes a legitimately long run: the property says nothing about it."""
 
@@ -269,7 +290,9 @@ def invoke(args: list[str], shown: list | None = None) -> int:
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
+        warnings.simplefilter("default")  # what `idelearn` shows: Python's default filters
+        for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.simplefilter("ignore", hidden)
         try:
             cli.main(list(args))
             code = 0

@@ -45,15 +45,14 @@ def files(tmp_path_factory):
     (d / "empty").mkdir()
     out = {"curves": str(d / "curves.npy"), "cache": str(d / "cache"), "empty": str(d / "empty"),
            "ide_run": str(d / "ide"), "curve_run": str(d / "curves")}
-    threads = torch.get_num_threads()
-    assert H.invoke(["train", "model=lstm_operator", "dataset=dyson", f"dataset.t_final={H.IDE_T_FINAL}",
-                     *H.shrink("model", "lstm_operator"), f"trainer.cache_dir={out['cache']}", "device.threads=1",
-                     f"hydra.run.dir={out['ide_run']}"]) == 0
-    assert H.invoke(["train", "model=nie", "dataset=from_file", f"dataset.path={out['curves']}",
-                     *H.shrink("model", "nie"), f"trainer.cache_dir={out['cache']}", "device.threads=1",
-                     f"hydra.run.dir={out['curve_run']}"]) == 0
-    yield out
-    torch.set_num_threads(threads)
+    with H.threads_kept():  # the runs here use one thread (device.threads=1); the tests after, as before
+        assert H.invoke(["train", "model=lstm_operator", "dataset=dyson", f"dataset.t_final={H.IDE_T_FINAL}",
+                         *H.shrink("model", "lstm_operator"), f"trainer.cache_dir={out['cache']}",
+                         "device.threads=1", f"hydra.run.dir={out['ide_run']}"]) == 0
+        assert H.invoke(["train", "model=nie", "dataset=from_file", f"dataset.path={out['curves']}",
+                         *H.shrink("model", "nie"), f"trainer.cache_dir={out['cache']}", "device.threads=1",
+                         f"hydra.run.dir={out['curve_run']}"]) == 0
+        yield out
 
 
 _counter = itertools.count()

@@ -13,7 +13,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from idelearn.data.io import load_dataset
 
@@ -25,14 +24,13 @@ def runs(tmp_path_factory):
     """Tiny train runs: lstm_operator on dyson (t <= 0.2) in ide/, nie on 4 curves in curves/."""
     d = tmp_path_factory.mktemp("regress")
     np.save(d / "curves.npy", np.random.default_rng(0).normal(size=(4, 12, 2)))
-    threads = torch.get_num_threads()
-    assert H.invoke(["train", "model=lstm_operator", "dataset=dyson", "dataset.t_final=0.2",
-                     *H.shrink("model", "lstm_operator"), f"trainer.cache_dir={d / 'cache'}", "device.threads=1",
-                     f"hydra.run.dir={d / 'ide'}"]) == 0
-    assert H.invoke(["train", "model=nie", "dataset=from_file", f"dataset.path={d / 'curves.npy'}",
-                     *H.shrink("model", "nie"), f"trainer.cache_dir={d / 'cache'}", "device.threads=1",
-                     f"hydra.run.dir={d / 'curves'}"]) == 0
-    torch.set_num_threads(threads)
+    with H.threads_kept():
+        assert H.invoke(["train", "model=lstm_operator", "dataset=dyson", "dataset.t_final=0.2",
+                         *H.shrink("model", "lstm_operator"), f"trainer.cache_dir={d / 'cache'}", "device.threads=1",
+                         f"hydra.run.dir={d / 'ide'}"]) == 0
+        assert H.invoke(["train", "model=nie", "dataset=from_file", f"dataset.path={d / 'curves.npy'}",
+                         *H.shrink("model", "nie"), f"trainer.cache_dir={d / 'cache'}", "device.threads=1",
+                         f"hydra.run.dir={d / 'curves'}"]) == 0
     return d
 
 
@@ -40,10 +38,9 @@ def run(args, tmp_path, capsys, key, expect):
     """idelearn <args> in tmp_path: the exit code `expect`, judged as the fuzz tests judge every run."""
     run_dir = tmp_path / "run"
     capsys.readouterr()
-    threads = torch.get_num_threads()
     shown: list[str] = []
-    code = H.invoke([*args, f"hydra.run.dir={run_dir}"], shown)
-    torch.set_num_threads(threads)
+    with H.threads_kept():
+        code = H.invoke([*args, f"hydra.run.dir={run_dir}"], shown)
     out, err = capsys.readouterr()
     err = "".join(f"{w}\n" for w in shown) + err
     assert code == expect, f"exit {code}\n{err[-3000:]}"

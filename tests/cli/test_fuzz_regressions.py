@@ -103,7 +103,7 @@ CASES = {
     "suite.only=[[1],2] (ran no case, exit 0)": (
         "benchmark suite=paper1_accuracy suite.only=[[1],2]", "suite.only", 2, "must be a str"),
     "suite.only=[] (ran every case)": ("benchmark suite=paper1_accuracy suite.only=[]", "suite.only", 2, "null"),
-    "suite.horizons=[[],[],-2] (message named no key)": (
+    "suite.horizons=[[],[],-2] (TypeError, after training the timed model)": (
         "benchmark suite=paper1_timing suite.horizons=[[],[],-2]", "suite.horizons", 2, "must be a float"),
     "suite.runs.smoke={} (ran every shrunk suite twice, exit 0)": (
         "benchmark suite=smoke +suite.runs.smoke={}", "suite.runs", 2, "unknown suites"),

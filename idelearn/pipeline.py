@@ -270,7 +270,10 @@ def ide_target(trained: dict, changes: dict):
             raise UserError(f"dataset.{key}: given, but the model was trained on {name} data "
                             f"(its parameters: {', '.join(known)})"
                             + (f"; {key} is a parameter of {', '.join(owners)}" if owners else ""))
-    return dataset_config(base.name, {**base.plain(), **changes})
+    values = base.plain()
+    for key, value in changes.items():  # a dict (a custom problem's kwargs) changes only the keys given
+        values[key] = {**values[key], **value} if isinstance(value, dict) and isinstance(values[key], dict) else value
+    return dataset_config(base.name, values)
 
 
 def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float | None, solver_spec) -> Prediction:
@@ -280,7 +283,7 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
     if t_final <= t_train:
         raise UserError(f"t_final: must exceed the model's training horizon {t_train:g}, got {t_final:g}")
     single = dataclasses.replace(ide_target(trained, changes), t_final=t_final)
-    problem = single.problem()
+    problem = single.ide_problem()
     given, expected = list(problem.G0.shape[1:]), list(trained["shape"])
     if given != expected:
         keys = ", ".join(f"dataset.{k}" for k in changes) or "dataset"

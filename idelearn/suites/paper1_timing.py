@@ -70,7 +70,7 @@ def learned_model(cfg, log):
 
 
 def coarsest_step(cfg, dyson, horizon):
-    H, p = dyson.hamiltonian(), dyson.problem()
+    H, p = dyson.hamiltonian(), dyson.ide_problem()
     for dt in cfg.coarse_steps:  # largest first
         sol = solve_ide(p.F, p.K, p.G0, horizon, dt, order=cfg.reference_order)
         if np.max(np.abs(sol.G[0] - dyson_exact(sol.t, H, dyson.c))) <= cfg.tolerance:
@@ -102,7 +102,7 @@ def run(cfg: Paper1TimingSuite, report, log) -> None:
     model, dyson, origin = learned_model(cfg, log)
     H, c, dt, t_train = dyson.hamiltonian(), dyson.c, dyson.dt, dyson.t_final
     report.heading(f"paper1_timing: time to produce G(t) up to T (Dyson, h = {dyson.h:g}, c = {c:g})")
-    p = dyson.problem()
+    p = dyson.ide_problem()
     horizon_max = max(cfg.horizons)
     window = solve_ide(p.F, p.K, p.G0, t_train, dt, order=cfg.reference_order)
     dt_coarse = coarsest_step(cfg, dyson, horizon_max)

@@ -20,10 +20,10 @@ import numpy as np
 from omegaconf import MISSING
 
 from ..config import Schema, check_time_grid, numeric_array, require
-from ..errors import UserError
 from ..equations.dyson import dyson_problem
 from ..equations.matrix_ide import matrix_ide_problem, paper_training_grid
 from ..equations.problem import IDEProblem
+from ..errors import UserError
 from ..solvers.ide import as_batch, matrix_kernel
 from . import curve_datasets
 from .cache import cached

@@ -201,9 +201,10 @@ class TrainConfig:
 
 @dataclass
 class ExtrapolateConfig:
-    run: str | None = None  # a train run directory (or its model.pt); None = the latest
-    t_final: float | None = None  # IDE models: extrapolate to this time (default: 4x the training window)
-    context: int | None = None  # curve models: observed points given (default: the model's)
+    run: str | None = MISSING  # a train run directory (or its model.pt); None = the latest
+    t_final: float | None = MISSING  # IDE models: extrapolate to this time (default: 4x the training window)
+    context: int | None = MISSING  # curve models: observed points given (default: the model's)
+    start: int = MISSING  # curve models: the given points are start .. start+context-1 (paper 2's shifted test)
     dataset: Any = MISSING
     solver: SolverConfig = MISSING
     device: DeviceConfig = MISSING

@@ -216,6 +216,7 @@ class Prediction:
     wall_s: float
     kind: str
     n_good: int | None = None  # nodes before the prediction blew up (None: all)
+    start: int = 0  # curves: the index (on the original curves) of the first given point
 
     @property
     def partial(self) -> bool:
@@ -236,7 +237,7 @@ class Prediction:
             # median beside the mean: a curve whose coordinate barely moves (a Lotka-Volterra population
             # collapsing to ~0) has a near-zero variance and an r2 of any size
             out.update(r2=M.r2(pred, true), r2_median=float(np.median(M.r2_per_curve(pred, true))),
-                       r2_paper=M.r2_paper(pred, true), context=int(self.split),
+                       r2_paper=M.r2_paper(pred, true), context=int(self.split), start=self.start,
                        mae_per_time=M.mae_per_time(pred, true).tolist())
         return out
 
@@ -302,10 +303,12 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
 
 
 def extrapolate_curves(model: Model, trained: dict, target: tuple[str | None, float], context: int | None,
-                       max_abs: float) -> Prediction:
-    """Given the first `context` points of unseen curves, predict the rest.
+                       max_abs: float, start: int = 0) -> Prediction:
+    """Given `context` points of unseen curves, predict the rest.
 
     target: (path of the curves, time span for arrays that store no t); path None = the held-out curves.
+    start > 0 (paper 2's Table 5 test): points start .. start+context-1 are given as a new initial
+    segment, on times counted from the segment's first point, and the points after it are predicted.
     """
     context = context if context is not None else model.config.context
     dim = trained["shape"][0]
@@ -325,17 +328,21 @@ def extrapolate_curves(model: Model, trained: dict, target: tuple[str | None, fl
     if curves.G.shape[-1] != dim:
         raise UserError(f"{where}: curves of dimension {curves.G.shape[-1]}, but the model was trained on "
                         f"dimension {dim}")
-    if not 1 <= context < len(curves.t):
-        raise UserError(f"context: must be in 1..{len(curves.t) - 1} (the curves have {len(curves.t)} points), "
-                        f"got {context}")
-    start = time.perf_counter()
-    G_pred, n_good = guard(model, curves.G[:, :context], curves.t, max_abs)
-    wall = time.perf_counter() - start
-    return Prediction(curves.t, G_pred, curves.G, context, curves.params, wall, "trajectory", n_good)
+    n_t = len(curves.t)
+    if not 0 <= start < n_t - 1:
+        raise UserError(f"start: must be in 0..{n_t - 2} (the curves have {n_t} points), got {start}")
+    if not 1 <= context < n_t - start:
+        raise UserError(f"context: must be in 1..{n_t - start - 1} (the curves have {n_t} points"
+                        + (f", given from point {start}" if start else "") + f"), got {context}")
+    G, t = curves.G[:, start:], curves.t[start:] - curves.t[start] + curves.t[0]
+    tic = time.perf_counter()
+    G_pred, n_good = guard(model, G[:, :context], t, max_abs)
+    wall = time.perf_counter() - tic
+    return Prediction(t, G_pred, G, context, curves.params, wall, "trajectory", n_good, start=start)
 
 
 def extrapolate(model: Model, trained: dict, target, t_final: float | None, context: int | None,
-                solver) -> Prediction:
+                solver, start: int = 0) -> Prediction:
     """`idelearn extrapolate`: IDE models continue a reference window past the training horizon (the
     training dataset with target's changes); curve models continue unseen curves from `context` points.
 
@@ -350,8 +357,10 @@ def extrapolate(model: Model, trained: dict, target, t_final: float | None, cont
     if trained["kind"] == "ide":
         if path is not None:
             raise UserError("dataset.path: IDE models extrapolate a solved trajectory; give its parameters instead")
+        if start:
+            raise UserError("start: IDE models continue from the training window; start is for curve models")
         return extrapolate_ide(model, trained, changes, t_final, solver.spec())
     if changes:
         raise UserError(f"dataset.{next(iter(changes))}: curve models take unseen curves (dataset.path), "
                         "not equation parameters")
-    return extrapolate_curves(model, trained, (path, span), context, solver.max_abs)
+    return extrapolate_curves(model, trained, (path, span), context, solver.max_abs, start)

@@ -24,7 +24,7 @@ def run(cfg) -> None:
     ckpt = pipeline.load_checkpoint(ckpt_path)
     model = pipeline.restore(ckpt, f"run: {ckpt_path}")
     p = pipeline.extrapolate(model, ckpt["dataset"], to_object(cfg.dataset), cfg.t_final, cfg.context,
-                             to_object(cfg.solver))
+                             to_object(cfg.solver), cfg.start)
 
     log.info("extrapolated %s from %s", ckpt["model"], ckpt_path)
     metrics = {"model": ckpt["model"], "run": str(ckpt_path), **p.metrics()}

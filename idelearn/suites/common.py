@@ -68,6 +68,7 @@ class ExtrapolateRun:
     overrides: list[str]
     t_final: float | None
     context: int | None
+    start: int
     dataset: Any
     solver: Any
 
@@ -77,10 +78,10 @@ class ExtrapolateRun:
 
     def predict(self, trained: pipeline.Trained) -> pipeline.Prediction:
         return pipeline.extrapolate(trained.model, trained.checkpoint["dataset"], self.dataset, self.t_final,
-                                    self.context, self.solver)
+                                    self.context, self.solver, self.start)
 
 
 def extrapolate_run(suite: SuiteConfig, overrides: list[str]) -> ExtrapolateRun:
     full = [*overrides, *suite.test_overrides]
     cfg = compose("extrapolate", full)
-    return ExtrapolateRun(full, cfg.t_final, cfg.context, to_object(cfg.dataset), to_object(cfg.solver))
+    return ExtrapolateRun(full, cfg.t_final, cfg.context, cfg.start, to_object(cfg.dataset), to_object(cfg.solver))

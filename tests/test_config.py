@@ -52,7 +52,7 @@ def yaml_options(group):
 
 
 @pytest.mark.parametrize("command,group,option", [
-    *(("generate", "dataset", o) for o in yaml_options("dataset") if o not in ("from_file", "from_run")),
+    *(("generate", "dataset", o) for o in yaml_options("dataset") if o not in ("from_file", "from_run", "custom")),
     *(("train", "model", o) for o in yaml_options("model")),
     *(("generate", "solver", o) for o in yaml_options("solver")),
     *(("generate", "device", o) for o in yaml_options("device")),

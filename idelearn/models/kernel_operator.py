@@ -334,11 +334,11 @@ def fit_kernel_operator(
 
     if optimizer == "lbfgs":
         epochs = math.ceil(steps / LBFGS_ITERATIONS_PER_EPOCH)
-        # No early stop on small changes: the loss is relative and has to go far below 1e-9
-        # (the default tolerance_change) for the closed loop to stay within a few 1e-3.
+        # An epoch's iterations stop early once the (scaled) loss changes by less than 1e-20 of the
+        # relative loss: far below what any fit here reaches, so it only skips work after convergence.
         opt = torch.optim.LBFGS(kernel.parameters(), lr=lr, max_iter=LBFGS_ITERATIONS_PER_EPOCH,
                                 history_size=100, line_search_fn="strong_wolfe",
-                                tolerance_grad=1e-300, tolerance_change=1e-300)
+                                tolerance_grad=0.0, tolerance_change=1e-20 * LBFGS_LOSS_SCALE)
         sched = None
     else:
         epochs = steps

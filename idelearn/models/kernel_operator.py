@@ -118,20 +118,18 @@ class SeriesKernel(nn.Module):
         """s from the training data (t_max is not used: no lag input)."""
         self.scale.fill_(spectral_scale(G))
 
-    def _argument(self, G):
-        X = G / (self.scale if isinstance(G, torch.Tensor) else float(self.scale))
-        return X @ X if self.even else X
-
     def forward(self, G: torch.Tensor, tau: torch.Tensor | None = None) -> torch.Tensor:
-        return _torch_series(torch.view_as_complex(self.coef), self._argument(G), self.basis)
+        X = G / self.scale
+        return _torch_series(torch.view_as_complex(self.coef), X @ X if self.even else X, self.basis)
 
     def numpy_kernel(self) -> Callable[[np.ndarray, object], np.ndarray]:
         """K(G (batch, d, d), tau) -> (batch, d, d) in numpy, with the current coefficients."""
         a = torch.view_as_complex(self.coef.detach()).cpu().numpy().copy()
-        basis = self.basis
+        s, even, basis = float(self.scale), self.even, self.basis
 
         def K(G, tau=None):
-            return _numpy_series(a, self._argument(np.asarray(G, dtype=complex)), basis)
+            X = np.asarray(G, dtype=complex) / s
+            return _numpy_series(a, X @ X if even else X, basis)
 
         return K
 
@@ -307,7 +305,9 @@ def fit_kernel_operator(
     solves to round-off in a few hundred iterations, and on the MLP it reached a 100x smaller
     loss than Adam (issue 12). optimizer="adam": `steps` full-batch Adam steps, cosine decay.
     `lr` defaults to DEFAULT_LR[optimizer]. Checkpoints, resume and the non-finite guards are
-    those of `run_epochs` (the L-BFGS state is part of the optimiser's state_dict).
+    those of `run_epochs` (the L-BFGS state is part of the optimiser's state_dict). Nothing is
+    sampled (full batch): `seed` seeds torch and run_epochs' generator; seed the kernel's own
+    initialisation (the MLP's) when constructing it.
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")

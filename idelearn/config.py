@@ -205,6 +205,7 @@ class ExtrapolateConfig:
     t_final: float | None = MISSING  # IDE models: extrapolate to this time (default: 4x the training window)
     context: int | None = MISSING  # curve models: observed points given (default: the model's)
     start: int = MISSING  # curve models: the given points are start .. start+context-1 (paper 2's shifted test)
+    from_initial: bool = MISSING  # IDE models with an exact memory: solve from G(0) alone, not the known window
     dataset: Any = MISSING
     solver: SolverConfig = MISSING
     device: DeviceConfig = MISSING

@@ -217,6 +217,7 @@ class Prediction:
     kind: str
     n_good: int | None = None  # nodes before the prediction blew up (None: all)
     start: int = 0  # curves: the index (on the original curves) of the first given point
+    kernels: dict | None = None  # learned-kernel models: the true and learned K along the reference (kernels_on)
 
     @property
     def partial(self) -> bool:
@@ -233,6 +234,12 @@ class Prediction:
                "t_known": float(self.t[self.split - 1]), "t_final": float(self.t[-1])}
         if self.partial:
             out.update(partial=True, t_reached=float(self.t[max(end, 1) - 1]))
+        if self.kernels is not None:  # max relative error of K_θ over the visited G, in and past the window
+            err = np.abs(self.kernels["learned"] - self.kernels["true"]).reshape(len(self.t), -1).max(axis=1)
+            size = np.abs(self.kernels["true"]).reshape(len(self.t), -1).max(axis=1)
+            rel = err / np.where(size > 0, size, 1.0)
+            out.update(kernel_rel_err_window=float(rel[: self.split].max()),
+                       kernel_rel_err_extrapolated=float(rel[self.split:].max()))
         if self.kind != "ide":
             # median beside the mean: a curve whose coordinate barely moves (a Lotka-Volterra population
             # collapsing to ~0) has a near-zero variance and an r2 of any size
@@ -277,8 +284,10 @@ def ide_target(trained: dict, changes: dict):
     return dataset_config(base.name, values)
 
 
-def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float | None, solver_spec) -> Prediction:
-    """Reference solve to t_final; the model continues from the known window t <= training horizon."""
+def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float | None, solver_spec,
+                    from_initial: bool = False) -> Prediction:
+    """Reference solve to t_final; the model continues from the known window t <= training horizon
+    (or, `from_initial`, from G(0) alone: models with an exact memory). Scored past the window."""
     t_train = float(trained["t_final"])
     t_final = t_final if t_final is not None else 4 * t_train
     if t_final <= t_train:
@@ -294,12 +303,24 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
         reference = single.generate(solver_spec)
     except PartialSolution as exc:
         raise RunFailure(f"the reference solution {exc}; choose a smaller t_final") from None
+    if from_initial and model.needs_window:
+        raise UserError(f"from_initial: {model.name} continues a known window (it cannot start from G(0) alone)")
     n_known = int(round(t_train / single.dt)) + 1
+    n_given = 1 if from_initial else n_known
     start = time.perf_counter()
-    G_pred, n_good = guard(model, reference.G[:, :n_known], reference.t, solver_spec.max_abs, F=problem.F,
-                           I_known=reference.I[:, :n_known])
+    G_pred, n_good = guard(model, reference.G[:, :n_given], reference.t, solver_spec.max_abs, F=problem.F,
+                           I_known=reference.I[:, :n_given], solver=solver_spec)
     wall = time.perf_counter() - start
-    return Prediction(reference.t, G_pred, reference.G, n_known, reference.params, wall, "ide", n_good)
+    prediction = Prediction(reference.t, G_pred, reference.G, n_known, reference.params, wall, "ide", n_good)
+    if hasattr(model, "learned_kernel"):
+        prediction.kernels = kernels_on(reference.G[0], reference.t, problem.K, model.learned_kernel())
+    return prediction
+
+
+def kernels_on(G: np.ndarray, t: np.ndarray, K_true, K_learned) -> dict:
+    """The true and the learned kernel at every node of one trajectory G (n_t, d, m): {t, true, learned}."""
+    return {"t": t, "true": np.stack([np.asarray(K_true(G[i:i + 1], t[i]))[0] for i in range(len(t))]),
+            "learned": np.stack([K_learned(G[i:i + 1], t[i])[0] for i in range(len(t))])}
 
 
 def extrapolate_curves(model: Model, trained: dict, target: tuple[str | None, float], context: int | None,
@@ -342,7 +363,7 @@ def extrapolate_curves(model: Model, trained: dict, target: tuple[str | None, fl
 
 
 def extrapolate(model: Model, trained: dict, target, t_final: float | None, context: int | None,
-                solver, start: int = 0) -> Prediction:
+                solver, start: int = 0, from_initial: bool = False) -> Prediction:
     """`idelearn extrapolate`: IDE models continue a reference window past the training horizon (the
     training dataset with target's changes); curve models continue unseen curves from `context` points.
 
@@ -359,7 +380,9 @@ def extrapolate(model: Model, trained: dict, target, t_final: float | None, cont
             raise UserError("dataset.path: IDE models extrapolate a solved trajectory; give its parameters instead")
         if start:
             raise UserError("start: IDE models continue from the training window; start is for curve models")
-        return extrapolate_ide(model, trained, changes, t_final, solver.spec())
+        return extrapolate_ide(model, trained, changes, t_final, solver.spec(), from_initial)
+    if from_initial:
+        raise UserError("from_initial: curve models are given `context` points; from_initial is for IDE models")
     if changes:
         raise UserError(f"dataset.{next(iter(changes))}: curve models take unseen curves (dataset.path), "
                         "not equation parameters")

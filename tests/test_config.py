@@ -12,7 +12,7 @@ from omegaconf import MISSING
 
 from idelearn import config
 from idelearn.data.datasets import DATASETS
-from idelearn.models import anie, direct_rnn, ie_common, lstm_operator, nie
+from idelearn.models import anie, direct_rnn, ie_common, kernel_operator, lstm_operator, nie
 from idelearn.models.registry import MODELS
 from idelearn.suites import SUITES
 from idelearn.suites.common import train_run
@@ -74,6 +74,7 @@ def test_every_registered_name_has_its_yaml():
 CONFIG_DRIVEN = {
     "lstm_operator": [lstm_operator.LSTMOperator, lstm_operator.fit_lstm_operator],
     "direct_rnn": [direct_rnn.DirectRNN, direct_rnn.fit_direct_rnn],
+    "kernel_operator": [kernel_operator.SeriesKernel, kernel_operator.MLPKernel, kernel_operator.fit_kernel_operator],
     "nie": [nie.NIE, ie_common.fit_ie_model],
     "anie": [anie.ANIE, ie_common.fit_ie_model],
 }
@@ -82,7 +83,7 @@ RENAMED = {"steps": "epochs"}  # fit_lstm_operator still calls model.steps `epoc
 
 @pytest.mark.parametrize("name", [
     pytest.param("lstm_operator", marks=pytest.mark.xfail(strict=True, reason="the LSTM rework (issue 14) lands it")),
-    "direct_rnn", "nie", "anie"])
+    "kernel_operator", "direct_rnn", "nie", "anie"])
 def test_code_takes_no_default_for_a_configured_key(name):
     keys = {f.name for f in dataclasses.fields(MODELS[name].config_class)}
     keys |= {RENAMED[k] for k in keys if k in RENAMED}

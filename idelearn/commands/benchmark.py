@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+
+from hydra.core.hydra_config import HydraConfig
+
 from ..config import to_object
 from ..report.markdown import Report
 from ..suites import SUITES
@@ -13,6 +17,10 @@ def run(cfg) -> None:
     limit_threads(to_object(cfg.device).threads)
     out = run_dir()
     report = Report(f"idelearn benchmark: {suite.name}", out)
+    command = " ".join(["idelearn benchmark", *HydraConfig.get().overrides.task])
+    report.results["run"] = {"suite": suite.name, "command": command,
+                             "date": datetime.date.today().isoformat()}
+    report.text(f"Produced by `{command}`.")
     SUITES[suite.name].run(suite, report, log)
     md, js = report.write()
     log.info("wrote %s and %s", md, js)

@@ -26,7 +26,6 @@ A checkpoint is the family name, `config` (constructor arguments) and the state_
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -36,13 +35,11 @@ from torch import nn
 from ..solvers.ide import exact_memory, matrix_kernel
 from ..solvers.multistep import adams_integrate
 from ..solvers.quadrature import gregory_end_correction
-from .training import Checkpointing, NonFiniteError, optimiser_step, run_epochs
+from .training import Checkpointing, closure_step, optimiser_step, run_loop
 
 BASES = ("power", "chebyshev")
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 3e-3}
-# L-BFGS iterations per epoch of `run_epochs` (the unit of checkpoints and of the loss history).
-LBFGS_ITERATIONS_PER_EPOCH = 20
 # torch's L-BFGS drops every curvature pair with sᵀy <= 1e-10, an absolute threshold: on the relative
 # loss (1 at the start) it stops learning curvature once the loss is within ~1e-10 of its minimum and
 # then crawls (measured: the exact Dyson kernel stalls at loss 4e-10, a_1 off by 6e-5; the matrix IDE
@@ -103,7 +100,7 @@ class SeriesKernel(nn.Module):
 
     family = "series"
 
-    def __init__(self, n_terms: int = 12, basis: str = "power", even: bool = False):
+    def __init__(self, n_terms: int, basis: str, even: bool):
         super().__init__()
         if basis not in BASES:
             raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
@@ -143,9 +140,8 @@ class MLPKernel(nn.Module):
 
     family = "mlp"
 
-    def __init__(self, d: int, m: int | None = None, width: int = 64, depth: int = 2, lag: bool = False):
+    def __init__(self, d: int, m: int, width: int, depth: int, lag: bool):
         super().__init__()
-        m = d if m is None else m
         self.config = dict(d=d, m=m, width=width, depth=depth, lag=lag)
         self.d, self.m, self.lag = d, m, bool(lag)
         n_in, n_out = 2 * d * m + int(self.lag), 2 * d * d
@@ -257,38 +253,19 @@ def memory_loss(I_pred: torch.Tensor, I_true: torch.Tensor, weight: torch.Tensor
     return (weight * err).sum()
 
 
-def _lbfgs_step(opt: torch.optim.LBFGS, loss_fn: Callable[[], torch.Tensor], epoch: int) -> None:
-    """One L-BFGS call (several iterations) on LBFGS_LOSS_SCALE × the loss, refusing a non-finite
-    loss or gradient as `optimiser_step` does for the first-order optimisers."""
-
-    def closure():
-        opt.zero_grad()
-        loss = loss_fn()
-        if not torch.isfinite(loss):
-            raise NonFiniteError(f"training stopped: the loss is {loss.item()} at epoch {epoch + 1}", epoch)
-        loss = LBFGS_LOSS_SCALE * loss
-        loss.backward()
-        for group in opt.param_groups:
-            for p in group["params"]:
-                if p.grad is not None and not torch.isfinite(p.grad).all():
-                    raise NonFiniteError(f"training stopped: non-finite gradients at epoch {epoch + 1}", epoch)
-        return loss
-
-    opt.step(closure)
-
-
 def fit_kernel_operator(
     kernel: nn.Module,
     G: np.ndarray,
     I: np.ndarray,
     dt: float,
     *,
-    order: int = 8,
-    optimizer: str = "lbfgs",
-    steps: int = 500,
-    lr: float | None = None,
-    seed: int = 0,
-    on_epoch: Callable[[int, dict], None] | None = None,
+    order: int,
+    optimizer: str,
+    steps: int,
+    lr: float | None,
+    seed: int,
+    lbfgs_iterations: int,
+    on_step: Callable[[int, dict], None] | None = None,
     device: torch.device | str | None = None,
     checkpointing: Checkpointing | None = None,
 ) -> dict:
@@ -300,14 +277,14 @@ def fit_kernel_operator(
     left out), per trajectory, averaged over trajectories. The kernel's scales are set from G first
     (its parameters are the starting point).
 
-    optimizer="lbfgs" (the default): strong-Wolfe L-BFGS, full batch, `steps` iterations run as
-    epochs of LBFGS_ITERATIONS_PER_EPOCH; the series fit is a quadratic problem, which L-BFGS
-    solves to round-off in a few hundred iterations, and on the MLP it reached a 100x smaller
-    loss than Adam (issue 12). optimizer="adam": `steps` full-batch Adam steps, cosine decay.
-    `lr` defaults to DEFAULT_LR[optimizer]. Checkpoints, resume and the non-finite guards are
-    those of `run_epochs` (the L-BFGS state is part of the optimiser's state_dict). Nothing is
-    sampled (full batch): `seed` seeds torch and run_epochs' generator; seed the kernel's own
-    initialisation (the MLP's) when constructing it.
+    optimizer="lbfgs": strong-Wolfe L-BFGS, full batch; a step is one `LBFGS.step` of up to
+    `lbfgs_iterations` iterations (the unit of checkpoints and of the loss history). The series fit
+    is a quadratic problem, which L-BFGS solves to round-off in under a hundred iterations, and on
+    the MLP it reached a 100x smaller loss than Adam (issue 12). optimizer="adam": `steps`
+    full-batch Adam steps, cosine decay. `lr` None means DEFAULT_LR[optimizer]. Checkpoints, resume and the
+    non-finite guards are those of `run_loop` (the L-BFGS state is part of the optimiser's
+    state_dict). Nothing is sampled (full batch): `seed` seeds torch and run_loop's generator;
+    seed the kernel's own initialisation (the MLP's) when constructing it.
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
@@ -317,7 +294,7 @@ def fit_kernel_operator(
     if G.ndim != 4 or I.shape != G.shape:
         raise ValueError(f"G and I must both be (n_traj, n_t, d, m); got {G.shape} and {I.shape}")
     lr = DEFAULT_LR[optimizer] if lr is None else lr
-    gen = torch.Generator().manual_seed(seed)  # nothing is sampled; kept for run_epochs' resumable state
+    gen = torch.Generator().manual_seed(seed)  # nothing is sampled; kept for run_loop's resumable state
     torch.manual_seed(seed)
     device = torch.device(device or "cpu")
     n_t = G.shape[1]
@@ -333,34 +310,31 @@ def fit_kernel_operator(
         return memory_loss(kernel_memory(kernel, conv, tau), target, weight)
 
     if optimizer == "lbfgs":
-        epochs = math.ceil(steps / LBFGS_ITERATIONS_PER_EPOCH)
-        # An epoch's iterations stop early once the (scaled) loss changes by less than 1e-20 of the
+        # A step's iterations stop early once the (scaled) loss changes by less than 1e-20 of the
         # relative loss: far below what any fit here reaches, so it only skips work after convergence.
-        opt = torch.optim.LBFGS(kernel.parameters(), lr=lr, max_iter=LBFGS_ITERATIONS_PER_EPOCH,
-                                history_size=100, line_search_fn="strong_wolfe",
-                                tolerance_grad=0.0, tolerance_change=1e-20 * LBFGS_LOSS_SCALE)
+        # (One iteration per step stalls: torch's L-BFGS restarts its line search state every call.)
+        opt = torch.optim.LBFGS(kernel.parameters(), lr=lr, max_iter=lbfgs_iterations, history_size=100,
+                                line_search_fn="strong_wolfe", tolerance_grad=0.0,
+                                tolerance_change=1e-20 * LBFGS_LOSS_SCALE)
         sched = None
     else:
-        epochs = steps
         opt = torch.optim.Adam(kernel.parameters(), lr=lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
 
-    def epoch_fn(ep: int) -> dict:
+    def step(i: int) -> dict:
         if optimizer == "adam":
-            value = optimiser_step(opt, loss_fn(), ep)
+            value = optimiser_step(opt, loss_fn(), f"step {i + 1}")
             sched.step()
             return {"loss": value}
-        opt.param_groups[0]["max_iter"] = min(LBFGS_ITERATIONS_PER_EPOCH, steps - ep * LBFGS_ITERATIONS_PER_EPOCH)
-        _lbfgs_step(opt, loss_fn, ep)
+        closure_step(opt, loss_fn, f"step {i + 1}", scale=LBFGS_LOSS_SCALE)
         with torch.no_grad():
             return {"loss": loss_fn().item()}
 
-    return run_epochs(kernel, opt, sched, gen, epochs, epoch_fn, on_epoch, checkpointing)
+    return run_loop(kernel, opt, sched, gen, steps, step, on_step, checkpointing)
 
 
 def continue_with_kernel(F, K, G_known: np.ndarray, I_known: np.ndarray | None, dt: float, n_total: int, *,
-                         order: int = 8, memory: str = "auto", corrector: bool = True,
-                         max_abs: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+                         order: int, memory: str, corrector: bool, max_abs: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
     """Continue trajectories from their known window (batch, n0, d, m) to n_total nodes with the
     reference stepper (AB(order) + AM(order) corrector) and the Gregory memory of kernel K.
 

@@ -34,6 +34,7 @@ from . import anie as anie_mod
 from . import direct_rnn as direct_rnn_mod
 from . import dmd as dmd_mod
 from . import ie_common
+from . import kernel_operator as kernel_mod
 from . import lstm_operator as lstm_mod
 from . import nie as nie_mod
 
@@ -95,6 +96,7 @@ class Model:
     name: ClassVar[str] = ""
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     accepts: ClassVar[str] = ""  # human-readable, for error messages
+    needs_window: ClassVar[bool] = True  # IDE models: extrapolate needs a known window, not G(0) alone
 
     def __init__(self, config: ModelConfig):
         self.config = config
@@ -107,7 +109,9 @@ class Model:
     def fit(self, data: Dataset, *, seed: int, on_iteration=None, device=None, checkpointing=None) -> dict:
         raise NotImplementedError
 
-    def extrapolate(self, G_known: np.ndarray, t: np.ndarray, *, F=None, I_known=None) -> np.ndarray:
+    def extrapolate(self, G_known: np.ndarray, t: np.ndarray, *, F=None, I_known=None, solver=None) -> np.ndarray:
+        """Whole trajectories on t from their first nodes G_known; IDE models also get the streaming term F,
+        the known memory I_known and the reference solver's settings (a SolverSpec)."""
         raise NotImplementedError
 
     def make_net(self, **net_config):
@@ -190,7 +194,7 @@ class LSTMOperatorModel(Model):
                                           val_fraction=val_fraction, dt=data.dt, on_epoch=on_iteration,
                                           device=device, checkpointing=checkpointing)
 
-    def extrapolate(self, G_known, t, *, F=None, I_known=None):
+    def extrapolate(self, G_known, t, *, F=None, I_known=None, solver=None):
         if F is None:
             raise ValueError("lstm_operator extrapolation needs the streaming term F")
         from . import fast_lstm  # here, not at the top: only this method of the file uses it
@@ -203,6 +207,111 @@ class LSTMOperatorModel(Model):
             return G
         G, _ = adams_integrate(F, lstm_mod.LearnedMemory(self.net), G_known, I_known, dt, len(t),
                                order=c.ab_order, corrector=c.corrector)
+        return G
+
+
+# ----------------------------------------------------------------------------- kernel_operator
+
+class KernelFamily(Enum):
+    series = "series"
+    mlp = "mlp"
+
+
+class SeriesBasis(Enum):
+    power = "power"
+    chebyshev = "chebyshev"
+
+
+class KernelOptimizer(Enum):
+    lbfgs = "lbfgs"
+    adam = "adam"
+
+
+@dataclass
+class KernelOperatorConfig(ModelConfig):
+    name: str = "kernel_operator"
+    family: KernelFamily = MISSING  # series: an analytic matrix function of G; mlp: any function of G (and τ)
+    n_terms: int = MISSING  # series
+    basis: SeriesBasis = MISSING  # series
+    even: bool = MISSING  # series: a series in G² (even kernels only)
+    width: int = MISSING  # mlp
+    depth: int = MISSING  # mlp
+    lag: bool = MISSING  # mlp: K(G, τ) also takes the lag τ
+    order: int | None = MISSING  # Gregory order of the training loss; None: the data's solver.order
+    optimizer: KernelOptimizer = MISSING
+    steps: int = MISSING  # optimiser steps (an L-BFGS step is up to lbfgs_iterations iterations)
+    lbfgs_iterations: int = MISSING
+    lr: float | None = MISSING  # None: 1 for L-BFGS, 3e-3 for Adam
+
+    def check(self):
+        require(self.n_terms >= 1, "model.n_terms", f"must be >= 1, got {self.n_terms}")
+        require(self.width >= 1 and self.depth >= 1, "model.width", "and model.depth must be >= 1")
+        require(self.order is None or 3 <= self.order <= 8, "model.order", f"must be in 3..8, got {self.order}")
+        require(self.steps >= 1, "model.steps", f"must be >= 1, got {self.steps}")
+        require(self.lbfgs_iterations >= 1, "model.lbfgs_iterations", f"must be >= 1, got {self.lbfgs_iterations}")
+        require(self.lr is None or self.lr > 0, "model.lr", f"must be > 0, got {self.lr}")
+
+    def budget(self):
+        return self.steps, "step"
+
+
+class KernelOperatorModel(Model):
+    """Beyond the papers: the memory integral stays exact (the reference's Gregory quadrature), only the
+    kernel K_θ(G) is learned; extrapolation is the reference solver with K_θ."""
+
+    name = "kernel_operator"
+    config_class = KernelOperatorConfig
+    accepts = IDE_DATA
+    needs_window = False  # K_θ alone solves from G(0)
+
+    def check(self, kind, n_traj):
+        needs_ide(self, kind)
+
+    def make_net(self, family, **net_config):
+        return kernel_mod.KERNELS[family](**net_config)
+
+    def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
+        c = self.config
+        torch.manual_seed(seed)
+        if c.family is KernelFamily.series:
+            self.net = self.make_net("series", n_terms=c.n_terms, basis=c.basis.value, even=c.even)
+        else:
+            d, m = data.G.shape[-2:]
+            self.net = self.make_net("mlp", d=d, m=m, width=c.width, depth=c.depth, lag=c.lag)
+        solved_by = data.meta.get("solver", {})
+        order = c.order
+        if order is None:
+            if solved_by.get("method") != "abm":
+                raise Incompatible("its loss needs the data's Gregory order: the data were not solved by solver=abm "
+                                   "(give model.order)")
+            order = int(solved_by["order"])
+        self.fitted = {"order": order}
+        return kernel_mod.fit_kernel_operator(self.net, data.G, data.I, data.dt, order=order,
+                                              optimizer=c.optimizer.value, steps=c.steps, lr=c.lr, seed=seed,
+                                              lbfgs_iterations=c.lbfgs_iterations, on_step=on_iteration,
+                                              device=device, checkpointing=checkpointing)
+
+    def checkpoint(self) -> dict:
+        ckpt = super().checkpoint()
+        ckpt["net_config"] = {"family": self.net.family, **self.net.config}
+        return ckpt
+
+    def learned_kernel(self):
+        """K_θ as a numpy callable K(G (batch, d, m), tau) -> (batch, d, d), for `solve_ide` or any solver."""
+        return self.net.numpy_kernel()
+
+    def extrapolate(self, G_known, t, *, F=None, I_known=None, solver=None):
+        if F is None or solver is None:
+            raise ValueError("kernel_operator extrapolation needs the streaming term F and the solver settings")
+        dt, K = float(t[1] - t[0]), self.learned_kernel()
+        if G_known.shape[1] < solver.order:  # G(0) alone: solve from t = 0 with K_θ
+            from ..solvers import solve_ide
+
+            return solve_ide(F, K, G_known[:, 0], float(t[-1]), dt, order=solver.order, corrector=solver.corrector,
+                             memory=solver.memory, max_abs=solver.max_abs).G
+        G, _ = kernel_mod.continue_with_kernel(F, K, G_known, I_known, dt, len(t), order=solver.order,
+                                               memory=solver.memory, corrector=solver.corrector,
+                                               max_abs=solver.max_abs)
         return G
 
 
@@ -245,7 +354,7 @@ class DirectRNNModel(Model):
         return direct_rnn_mod.fit_direct_rnn(self.net, G, steps=c.steps, lr=c.lr, batch_size=c.batch_size, seed=seed,
                                              on_step=on_iteration, device=device, checkpointing=checkpointing)
 
-    def extrapolate(self, G_known, t, *, F=None, I_known=None):
+    def extrapolate(self, G_known, t, *, F=None, I_known=None, solver=None):
         rolled = direct_rnn_mod.rollout(self.net, as_matrices(G_known), len(t) - G_known.shape[1])
         if G_known.ndim == 3:  # real curves: back to (n, n_t, dim)
             rolled = rolled[..., 0].real
@@ -290,7 +399,7 @@ class DMDModel(Model):
         window = dmd_mod.dmd_predict(fit, data.G[0, : fit.delay], data.G.shape[1])
         return {"loss": [float(np.linalg.norm(window - data.G[0]) / np.linalg.norm(data.G[0]))]}
 
-    def extrapolate(self, G_known, t, *, F=None, I_known=None):
+    def extrapolate(self, G_known, t, *, F=None, I_known=None, solver=None):
         fit = dmd_mod.DMDFit(self.fitted["modes"].numpy(), self.fitted["eigs"].numpy(), int(self.fitted["delay"]))
         G = np.stack([dmd_mod.dmd_predict(fit, g, len(t)) for g in G_known])
         return G.real if np.isrealobj(G_known) else G
@@ -354,7 +463,7 @@ class CurveModel(Model):
         t0, t1 = self.fitted["time_span"]
         return (np.asarray(t) - t0) / (t1 - t0)
 
-    def extrapolate(self, G_known, t, *, F=None, I_known=None):
+    def extrapolate(self, G_known, t, *, F=None, I_known=None, solver=None):
         context = G_known.shape[1]
         pred = ie_common.predict(self.net, self.normalise(G_known), self.unit_time(t), context)
         pred = pred * np.asarray(self.fitted["norm_std"]) + np.asarray(self.fitted["norm_mean"])
@@ -433,5 +542,5 @@ class ANIEModel(CurveModel):
         return [m.cpu().numpy() for m in maps]
 
 
-MODELS: dict[str, type[Model]] = {m.name: m for m in
-                                  (LSTMOperatorModel, DirectRNNModel, DMDModel, NIEModel, ANIEModel)}
+MODELS: dict[str, type[Model]] = {m.name: m for m in (LSTMOperatorModel, KernelOperatorModel, DirectRNNModel,
+                                                     DMDModel, NIEModel, ANIEModel)}

@@ -69,6 +69,7 @@ class ExtrapolateRun:
     t_final: float | None
     context: int | None
     start: int
+    from_initial: bool
     dataset: Any
     solver: Any
 
@@ -78,10 +79,11 @@ class ExtrapolateRun:
 
     def predict(self, trained: pipeline.Trained) -> pipeline.Prediction:
         return pipeline.extrapolate(trained.model, trained.checkpoint["dataset"], self.dataset, self.t_final,
-                                    self.context, self.solver, self.start)
+                                    self.context, self.solver, self.start, self.from_initial)
 
 
 def extrapolate_run(suite: SuiteConfig, overrides: list[str]) -> ExtrapolateRun:
     full = [*overrides, *suite.test_overrides]
     cfg = compose("extrapolate", full)
-    return ExtrapolateRun(full, cfg.t_final, cfg.context, cfg.start, to_object(cfg.dataset), to_object(cfg.solver))
+    return ExtrapolateRun(full, cfg.t_final, cfg.context, cfg.start, cfg.from_initial, to_object(cfg.dataset),
+                          to_object(cfg.solver))

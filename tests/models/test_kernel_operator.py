@@ -22,6 +22,20 @@ from tests.analytic import H_2X2, dyson
 DT = 0.01
 
 
+def series(n_terms=12, basis="power", even=False):
+    """The default family at the YAML's settings (conf/model/kernel_operator.yaml), or as given."""
+    return SeriesKernel(n_terms=n_terms, basis=basis, even=even)
+
+
+def mlp(d, width=16, depth=2, lag=False):
+    return MLPKernel(d=d, m=d, width=width, depth=depth, lag=lag)
+
+
+def fit(kernel, G, I, dt, steps, **extra):
+    return fit_kernel_operator(kernel, G, I, dt, order=8, optimizer="lbfgs", steps=steps, lr=None, seed=0,
+                               lbfgs_iterations=20, **extra)
+
+
 def solved(problem, t_final, order=8, dt=DT):
     return solve_ide(problem.F, problem.K, problem.G0, t_final, dt, order=order)
 
@@ -61,8 +75,8 @@ def test_dyson_window_recovers_the_kernel(h):
     kernel solves the equation from t = 0 through solve_ide (the public API) to t = 6."""
     problem = dyson(np.reshape(h, (-1, 1, 1)))
     sol = solved(problem, 3.0)
-    kernel = SeriesKernel()
-    hist = fit_kernel_operator(kernel, sol.G, sol.I, DT, order=8, steps=200)
+    kernel = series()
+    hist = fit(kernel, sol.G, sol.I, DT, steps=10)
     assert hist["loss"][-1] < 1e-12
     K = kernel.numpy_kernel()
     G = sol.G.reshape(-1, 1, 1)
@@ -77,8 +91,8 @@ def test_figure5_window_recovers_the_leading_coefficient():
     """Matrix IDE, figure-5 window (α = (10, 15), σ = 2, β = 1, t <= 20): K = -cos(0.25 G²) has
     a_0 = -1, i.e. K_θ(0) = -1 (measured: 1e-9 off, basis-independent)."""
     sol = solved(matrix_ide_problem(10, 15, 2, 1), 20.0, dt=0.02)
-    kernel = SeriesKernel()
-    fit_kernel_operator(kernel, sol.G, sol.I, 0.02, order=8, steps=200)
+    kernel = series()
+    fit(kernel, sol.G, sol.I, 0.02, steps=10)
     K0 = kernel.numpy_kernel()(np.zeros((1, 2, 2), dtype=complex), 0.0)[0]
     assert np.abs(K0 - (-np.eye(2))).max() <= 1e-4
 
@@ -96,7 +110,7 @@ def test_continuation_with_the_exact_kernel_is_the_reference_solve(name, own_mem
     ref = solve_ide(problem.F, problem.K, problem.G0, 30.0, dt, order=8, memory=memory)
     n0 = 41
     G, I = continue_with_kernel(problem.F, problem.K, ref.G[:, :n0], None if own_memory else ref.I[:, :n0], dt,
-                                len(ref.t), order=8, memory=memory)
+                                len(ref.t), order=8, memory=memory, corrector=True)
     assert np.array_equal(G[:, :n0], ref.G[:, :n0])
     assert np.abs(G - ref.G).max() <= 1e-12
     assert np.abs(I[:, n0:] - ref.I[:, n0:]).max() <= 1e-12
@@ -104,9 +118,8 @@ def test_continuation_with_the_exact_kernel_is_the_reference_solve(name, own_mem
 
 def random_kernels():
     torch.manual_seed(0)
-    kernels = [SeriesKernel(6), SeriesKernel(7, "chebyshev"), SeriesKernel(5, "power", even=True),
-               SeriesKernel(5, "chebyshev", even=True),
-               MLPKernel(2, width=16), MLPKernel(2, width=8, depth=3, lag=True)]
+    kernels = [series(6), series(7, "chebyshev"), series(5, "power", even=True), series(5, "chebyshev", even=True),
+               mlp(2, width=16), mlp(2, width=8, depth=3, lag=True)]
     for k in kernels:
         with torch.no_grad():
             for p in k.parameters():
@@ -155,39 +168,36 @@ class Interrupt(Exception):
     pass
 
 
-@pytest.mark.parametrize("make_kernel", [lambda: SeriesKernel(), lambda: MLPKernel(1, width=16)],
-                         ids=["series", "mlp"])
+@pytest.mark.parametrize("make_kernel", [series, lambda: mlp(1)], ids=["series", "mlp"])
 def test_lbfgs_fit_resumes_to_the_same_weights(make_kernel, tmp_path):
-    """A fit interrupted after its third epoch (L-BFGS state checkpointed every epoch) and rerun
-    ends with the same weights as one that ran straight through."""
+    """A fit interrupted after its 4th step of 20 L-BFGS iterations (state checkpointed every 3 steps)
+    and rerun ends with the same weights as one that ran straight through."""
     sol = solved(dyson([[-1.0]]), 2.0)
-    steps = 100  # 5 epochs of 20 iterations
 
-    def fit(checkpointing=None, on_epoch=None):
+    def run(checkpointing=None, on_step=None):
         torch.manual_seed(0)
         kernel = make_kernel()
-        fit_kernel_operator(kernel, sol.G, sol.I, DT, order=8, steps=steps, checkpointing=checkpointing,
-                            on_epoch=on_epoch)
+        fit(kernel, sol.G, sol.I, DT, steps=6, checkpointing=checkpointing, on_step=on_step)
         return kernel
 
-    straight = fit()
+    straight = run()
 
-    def crash(epoch, record):
-        if epoch == 3:  # before epoch 3's checkpoint: the file holds the state after epoch 2
+    def crash(i, record):
+        if i == 3:  # after step 4, before its checkpoint at 6: the file holds the state after step 3
             raise Interrupt
 
-    checkpointing = Checkpointing(tmp_path / "train_state.pt", every=1)
+    checkpointing = Checkpointing(tmp_path / "train_state.pt", every=3)
     with pytest.raises(Interrupt):
-        fit(checkpointing, crash)
-    assert torch.load(checkpointing.path, weights_only=True)["epoch"] == 3
-    resumed = fit(checkpointing)
+        run(checkpointing, crash)
+    assert torch.load(checkpointing.path, weights_only=True)["iteration"] == 3
+    resumed = run(checkpointing)
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
 
-def test_non_finite_data_stops_the_fit_with_the_epoch_named():
+def test_non_finite_data_stops_the_fit_with_the_step_named():
     sol = solved(dyson([[-1.0]]), 1.0)
     I = sol.I.copy()
     I[0, 50] = np.nan
-    with pytest.raises(NonFiniteError, match="the loss is nan at epoch 1"):
-        fit_kernel_operator(SeriesKernel(), sol.G, I, DT, order=8, steps=20)
+    with pytest.raises(NonFiniteError, match="the loss is nan at step 1"):
+        fit(series(), sol.G, I, DT, steps=1)

@@ -334,7 +334,8 @@ def fit_kernel_operator(
 
 
 def continue_with_kernel(F, K, G_known: np.ndarray, I_known: np.ndarray | None, dt: float, n_total: int, *,
-                         order: int, memory: str, corrector: bool, max_abs: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+                         order: int, memory: str, corrector: bool,
+                         max_abs: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
     """Continue trajectories from their known window (batch, n0, d, m) to n_total nodes with the
     reference stepper (AB(order) + AM(order) corrector) and the Gregory memory of kernel K.
 

@@ -90,13 +90,22 @@ class DysonConfig(IDEDatasetConfig):
     h: float = MISSING
     H: Any = MISSING  # nested list: real part of a Hermitian matrix; overrides h
     H_imag: Any = MISSING
+    random_H: int | None = MISSING  # d: a seeded random d x d Hermitian H instead (overrides h)
+    H_seed: int = MISSING
     c: float = MISSING
 
     def check(self):
         super().check()
+        require(self.random_H is None or self.random_H >= 1, "dataset.random_H", f"must be >= 1, got {self.random_H}")
+        require(self.random_H is None or self.H is None, "dataset.random_H", "and dataset.H exclude each other")
         self.hamiltonian()
 
     def hamiltonian(self) -> np.ndarray:
+        if self.random_H is not None:  # (A + A†) / (2 sqrt(d)), A standard complex normal: spectrum within ~[-2, 2]
+            d = self.random_H
+            rng = np.random.default_rng(self.H_seed)
+            A = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+            return (A + A.conj().T) / (2 * np.sqrt(d))
         if self.H is None:
             require(self.H_imag is None, "dataset.H_imag", "needs dataset.H")
             return np.array([[complex(self.h)]])
@@ -156,7 +165,8 @@ class DysonMultiConfig(IDEDatasetConfig):
         return {"equation": "dyson", "parameters": {"h": "per trajectory (params)", "c": self.c}}
 
     def single(self, params):
-        return DysonConfig(h=params["h"], H=None, H_imag=None, c=self.c, t_final=self.t_final, dt=self.dt)
+        return DysonConfig(h=params["h"], H=None, H_imag=None, random_H=None, H_seed=0, c=self.c,
+                           t_final=self.t_final, dt=self.dt)
 
 
 class Cosine(Enum):

@@ -243,9 +243,10 @@ class Prediction:
         if self.kind != "ide":
             # median beside the mean: a curve whose coordinate barely moves (a Lotka-Volterra population
             # collapsing to ~0) has a near-zero variance and an r2 of any size
-            out.update(r2=M.r2(pred, true), r2_median=float(np.median(M.r2_per_curve(pred, true))),
-                       r2_paper=M.r2_paper(pred, true), context=int(self.split), start=self.start,
-                       mae_per_time=M.mae_per_time(pred, true).tolist())
+            r2, r2_paper = M.r2_per_curve(pred, true), M.r2_paper_per_curve(pred, true)
+            out.update(r2=float(r2.mean()), r2_median=float(np.median(r2)), r2_std=float(r2.std()),
+                       r2_paper=float(r2_paper.mean()), r2_paper_std=float(r2_paper.std()), context=int(self.split),
+                       start=self.start, mae_per_time=M.mae_per_time(pred, true).tolist())
         return out
 
 

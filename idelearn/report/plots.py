@@ -155,3 +155,21 @@ def plot_kernels(kernels: dict, t_known: float, path: Path, title: str = "", ent
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def plot_r2_distribution(per_curve: dict, path: Path, measure: str = "r2") -> Path:
+    """One row of points per model/test: each curve's score (paper 2's figure 7), with the mean marked."""
+    labels = list(per_curve)
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(labels) + 1.5))
+    rng = np.random.default_rng(0)
+    for row, label in enumerate(labels):
+        values = np.asarray(per_curve[label])
+        ax.plot(values, row + 0.15 * rng.uniform(-1, 1, len(values)), ".", ms=3, alpha=0.6)
+        ax.plot([values.mean()] * 2, [row - 0.3, row + 0.3], "k", lw=2)
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_xlabel(f"{measure} per curve (bar: mean)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

@@ -97,6 +97,8 @@ def train(model_cfg, dataset_cfg, solver_spec, trainer, on_iteration=None, devic
                             checkpointing=checkpointing)
     except ResumeMismatch as exc:
         raise UserError(f"trainer.resume: {exc}") from None
+    except Incompatible as exc:  # found once the data are read (e.g. how they were solved)
+        raise UserError(f"model={model.name} cannot train on dataset={dataset_cfg.name}: {exc}") from None
     except NonFiniteError as exc:
         kept = f"; the last good state is in {state_path}" if checkpointing and checkpointing.path.exists() else ""
         raise RunFailure(f"{exc}{kept}") from None
@@ -126,6 +128,8 @@ def train_metrics(trained: Trained, model_cfg) -> dict:
         metrics["final_val_loss"] = float(val[-1][1] if isinstance(val[-1], (list, tuple)) else val[-1])
     if history.get("s_per_iter"):
         metrics["s_per_iter"] = float(np.median(history["s_per_iter"]))
+    if history.get("kernel_residual"):  # a learned kernel's relative residual of I on the training data
+        metrics["kernel_residual"] = float(history["kernel_residual"][-1])
     return metrics
 
 

@@ -78,11 +78,11 @@ CONFIG_DRIVEN = {
     "nie": [nie.NIE, ie_common.fit_ie_model],
     "anie": [anie.ANIE, ie_common.fit_ie_model],
 }
-RENAMED = {"steps": "epochs"}  # fit_lstm_operator still calls model.steps `epochs`
+RENAMED: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param("lstm_operator", marks=pytest.mark.xfail(strict=True, reason="the LSTM rework (issue 14) lands it")),
+    "lstm_operator",
     "kernel_operator", "direct_rnn", "nie", "anie"])
 def test_code_takes_no_default_for_a_configured_key(name):
     keys = {f.name for f in dataclasses.fields(MODELS[name].config_class)}

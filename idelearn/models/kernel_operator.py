@@ -70,13 +70,15 @@ def _torch_series(a: torch.Tensor, X: torch.Tensor, basis: str) -> torch.Tensor:
     return a[0] * eye + X @ b1 - b2
 
 
-def _numpy_series(a: np.ndarray, X: np.ndarray, basis: str) -> np.ndarray:
-    """`_torch_series` in numpy, adding the a_k·1 terms on the diagonal only (it runs every step)."""
-    batch, d, _ = X.shape
+def matrix_series(a: np.ndarray, X: np.ndarray, basis: str = "power") -> np.ndarray:
+    """Σ_k a_k P_k(X) for square matrices X (..., d, d) in numpy, adding the a_k·1 terms on the
+    diagonal only (solvers call it every step). `_torch_series` is the same in torch."""
+    d = X.shape[-1]
+    X = np.asarray(X, dtype=complex)
     n = len(a)
 
     def plus_diag(S, c):
-        S.reshape(batch, d * d)[:, :: d + 1] += c
+        S.reshape(-1, d * d)[:, :: d + 1] += c
         return S
 
     if basis == "power":
@@ -126,7 +128,7 @@ class SeriesKernel(nn.Module):
 
         def K(G, tau=None):
             X = np.asarray(G, dtype=complex) / s
-            return _numpy_series(a, X @ X if even else X, basis)
+            return matrix_series(a, X @ X if even else X, basis)
 
         return K
 
@@ -331,6 +333,33 @@ def fit_kernel_operator(
             return {"loss": loss_fn().item()}
 
     return run_loop(kernel, opt, sched, gen, steps, step, on_step, checkpointing)
+
+
+def power_coefficients(kernel: SeriesKernel) -> np.ndarray:
+    """b_k with K_θ(G) = Σ_k b_k G^k: a power-basis series' coefficients without its scale (b_k = a_k / s^k)."""
+    if kernel.basis != "power" or kernel.even:
+        raise ValueError("power_coefficients needs a power series in G (basis power, not even)")
+    a = torch.view_as_complex(kernel.coef.detach()).cpu().numpy()
+    return a / float(kernel.scale) ** np.arange(len(a))
+
+
+def memory_along(coef: np.ndarray, G: np.ndarray, dt: float, order: int) -> np.ndarray:
+    """I of the power-series kernel Σ_k coef_k G^k along histories G (n_traj, n_t, d, d) by the order-p
+    Gregory rule; nodes < order (the reference gets them from its start-up, see GregoryConvolution) are 0."""
+    n_traj, n_t, d, _ = G.shape
+    A = matrix_series(np.asarray(coef, dtype=complex), G.reshape(-1, d, d)).reshape(G.shape)
+    I = np.zeros_like(G, dtype=complex)
+    I[:, order:] = GregoryConvolution(torch.from_numpy(np.asarray(G, dtype=complex)), dt, order)(
+        torch.from_numpy(A)).numpy()
+    return I
+
+
+def relative_residual(I_model: np.ndarray, I: np.ndarray, order: int) -> float:
+    """sqrt of the fit's loss: the relative L2 error of I per trajectory (nodes >= order), averaged in square."""
+    err = np.abs(I_model[:, order:] - I[:, order:]) ** 2
+    size = np.abs(I[:, order:]) ** 2
+    per_traj = err.reshape(len(I), -1).sum(1) / np.maximum(size.reshape(len(I), -1).sum(1), 1e-300)
+    return float(np.sqrt(per_traj.mean()))
 
 
 def continue_with_kernel(F, K, G_known: np.ndarray, I_known: np.ndarray | None, dt: float, n_total: int, *,

@@ -17,6 +17,7 @@ from .data.dataset import Dataset
 from .data.datasets import DATASETS, FromFileConfig, changeable_keys, dataset_config, load_or_generate
 from .data.ide_datasets import PartialSolution
 from .data.io import load_curves
+from .equations.lorenz import LYAPUNOV_EXPONENT
 from .errors import RunFailure, UserError
 from .models.registry import MODELS, Incompatible, Model
 from .models.training import Checkpointing, NonFiniteError, ResumeMismatch
@@ -154,7 +155,8 @@ def find_checkpoint(run: str | None, root: str = "outputs/train") -> Path:
 
 
 CHECKPOINT_KEYS = ("model", "config", "dataset")
-CHECKPOINT_DATASET_KEYS = ("config", "kind", "shape", "t_final", "param_names", "params", "path", "test_indices")
+CHECKPOINT_DATASET_KEYS = ("config", "kind", "shape", "t_final", "param_names", "params", "path", "train_indices",
+                           "test_indices")
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -222,6 +224,7 @@ class Prediction:
     n_good: int | None = None  # nodes before the prediction blew up (None: all)
     start: int = 0  # curves: the index (on the original curves) of the first given point
     kernels: dict | None = None  # learned-kernel models: the true and learned K along the reference (kernels_on)
+    lyapunov_exponent: float | None = None  # chaotic curves (Lorenz): valid times are also given in Lyapunov times
 
     @property
     def partial(self) -> bool:
@@ -251,6 +254,12 @@ class Prediction:
             out.update(r2=float(r2.mean()), r2_median=float(np.median(r2)), r2_std=float(r2.std()),
                        r2_paper=float(r2_paper.mean()), r2_paper_std=float(r2_paper.std()), context=int(self.split),
                        start=self.start, mae_per_time=M.mae_per_time(pred, true).tolist())
+            # how long the prediction stays within a normalised error of 0.4 (the chaotic-forecasting measure)
+            valid = M.valid_prediction_time(pred, true, self.t[self.split:end], lyapunov_exponent=1.0)
+            out.update(valid_time_median=float(np.median(valid)), valid_time_mean=float(valid.mean()))
+            if self.lyapunov_exponent is not None:
+                out.update(vpt_lyapunov_median=out["valid_time_median"] * self.lyapunov_exponent,
+                           vpt_lyapunov_mean=out["valid_time_mean"] * self.lyapunov_exponent)
         return out
 
 
@@ -328,25 +337,33 @@ def kernels_on(G: np.ndarray, t: np.ndarray, K_true, K_learned) -> dict:
             "learned": np.stack([K_learned(G[i:i + 1], t[i])[0] for i in range(len(t))])}
 
 
-def extrapolate_curves(model: Model, trained: dict, target: tuple[str | None, float], context: int | None,
-                       max_abs: float, start: int = 0) -> Prediction:
-    """Given `context` points of unseen curves, predict the rest.
+@dataclass
+class Curves:
+    """Which curves a curve model continues: a file, else its training data's held-out (or trained-on) curves."""
 
-    target: (path of the curves, time span for arrays that store no t); path None = the held-out curves.
+    path: str | None = None
+    t_final: float = 1.0  # time span of arrays that store no t
+    train_curves: bool = False
+
+
+def extrapolate_curves(model: Model, trained: dict, target: Curves, context: int | None, max_abs: float,
+                       start: int = 0) -> Prediction:
+    """Given `context` points of the target's curves, predict the rest.
+
     start > 0 (paper 2's Table 5 test): points start .. start+context-1 are given as a new initial
     segment, on times counted from the segment's first point, and the points after it are predicted.
     """
     context = context if context is not None else model.config.context
     dim = trained["shape"][0]
-    path, span = target
-    if path is not None:
-        curves = load_curves(path, span)
-        where = f"dataset.path: {path}"
-    else:  # the curves held out of training
+    if target.path is not None:
+        curves = load_curves(target.path, target.t_final)
+        where = f"dataset.path: {target.path}"
+    else:  # the curves held out of training (or trained on)
         if not Path(trained["path"]).exists():
             raise UserError(f"run: the model's training data {trained['path']} is gone; "
                             "give unseen curves with dataset.path=<file>")
-        curves = load_curves(trained["path"], key="run").select(trained["test_indices"] or [0])
+        rows = trained["train_indices"] if target.train_curves else trained["test_indices"]
+        curves = load_curves(trained["path"], key="run").select(rows or [0])
         where = f"run: training data {trained['path']}"
     if curves.G.ndim != 3:
         raise UserError(f"{where}: holds matrices of shape {list(curves.G.shape[2:])} (IDE data), but the model "
@@ -364,7 +381,9 @@ def extrapolate_curves(model: Model, trained: dict, target: tuple[str | None, fl
     tic = time.perf_counter()
     G_pred, n_good = guard(model, G[:, :context], t, max_abs)
     wall = time.perf_counter() - tic
-    return Prediction(t, G_pred, G, context, curves.params, wall, "trajectory", n_good, start=start)
+    chaotic = LYAPUNOV_EXPONENT if trained["config"]["name"] == "lorenz" else None
+    return Prediction(t, G_pred, G, context, curves.params, wall, "trajectory", n_good, start=start,
+                      lyapunov_exponent=chaotic)
 
 
 def extrapolate(model: Model, trained: dict, target, t_final: float | None, context: int | None,
@@ -375,13 +394,13 @@ def extrapolate(model: Model, trained: dict, target, t_final: float | None, cont
     target: `dataset=from_run` (keys to change, or `path` of unseen curves) or `dataset=from_file`.
     """
     if isinstance(target, FromFileConfig):
-        path, span, changes = target.path, target.t_final, {}
+        curves, changes = Curves(target.path, target.t_final), {}
     else:
         values = target.plain()
-        path, span = values.pop("path"), values.pop("t_final")
+        curves = Curves(values.pop("path"), values.pop("t_final"), values.pop("train_curves"))
         changes = {k: v for k, v in values.items() if k != "name" and v is not None}
     if trained["kind"] == "ide":
-        if path is not None:
+        if curves.path is not None or curves.train_curves:
             raise UserError("dataset.path: IDE models extrapolate a solved trajectory; give its parameters instead")
         if start:
             raise UserError("start: IDE models continue from the training window; start is for curve models")
@@ -391,4 +410,4 @@ def extrapolate(model: Model, trained: dict, target, t_final: float | None, cont
     if changes:
         raise UserError(f"dataset.{next(iter(changes))}: curve models take unseen curves (dataset.path), "
                         "not equation parameters")
-    return extrapolate_curves(model, trained, (path, span), context, solver.max_abs, start)
+    return extrapolate_curves(model, trained, curves, context, solver.max_abs, start)

@@ -12,7 +12,7 @@ from omegaconf import MISSING
 
 from idelearn import config
 from idelearn.data.datasets import DATASETS
-from idelearn.models import anie, direct_rnn, ie_common, kernel_operator, lstm_operator, nie
+from idelearn.models import anie, direct_rnn, ie_common, kernel_operator, latent_ode, lstm_operator, nie
 from idelearn.models.registry import MODELS
 from idelearn.suites import SUITES
 from idelearn.suites.common import train_run
@@ -77,13 +77,14 @@ CONFIG_DRIVEN = {
     "kernel_operator": [kernel_operator.SeriesKernel, kernel_operator.MLPKernel, kernel_operator.fit_kernel_operator],
     "nie": [nie.NIE, ie_common.fit_ie_model],
     "anie": [anie.ANIE, ie_common.fit_ie_model],
+    "latent_ode": [latent_ode.LatentODE, latent_ode.fit_latent_ode],
 }
 RENAMED: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [
     "lstm_operator",
-    "kernel_operator", "direct_rnn", "nie", "anie"])
+    "kernel_operator", "direct_rnn", "nie", "anie", "latent_ode"])
 def test_code_takes_no_default_for_a_configured_key(name):
     keys = {f.name for f in dataclasses.fields(MODELS[name].config_class)}
     keys |= {RENAMED[k] for k in keys if k in RENAMED}

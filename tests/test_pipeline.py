@@ -28,8 +28,8 @@ def test_given_points_and_scored_points(tmp_path, start):
     curves = np.random.default_rng(0).normal(size=(3, 100, 2))
     np.save(tmp_path / "c.npy", curves)
     model = Recorder(curves)
-    trained = {"shape": [2]}
-    pred = pipeline.extrapolate_curves(model, trained, (str(tmp_path / "c.npy"), 1.0), 20, 1e6, start=start)
+    trained = {"shape": [2], "config": {"name": "from_file"}}
+    pred = pipeline.extrapolate_curves(model, trained, pipeline.Curves(str(tmp_path / "c.npy")), 20, 1e6, start=start)
     np.testing.assert_array_equal(model.given, curves[:, start:start + 20])
     t = np.linspace(0, 1, 100)
     np.testing.assert_allclose(model.t, t[: 100 - start])  # times count from the given segment's first point

@@ -407,7 +407,7 @@ def from_run_schema():
     """`dataset=from_run` (extrapolate only): the training run's dataset with some keys changed.
 
     Its keys are every parameter of the one-trajectory IDE datasets (None = keep), derived from
-    their schemas, plus `path`/`t_final` for unseen curves.
+    their schemas, plus `path`/`t_final` for unseen curves and `train_curves` (the curves trained on).
     """
     keys: dict[str, Any] = {}
     for schema in SINGLE_IDE:
@@ -417,7 +417,8 @@ def from_run_schema():
     specs = [(k, f"{t} | None" if isinstance(t, str) else t | None, field(default=None)) for k, t in keys.items()]
     specs += [("name", str, field(default="from_run")),
               ("path", "str | None", field(default=None)),  # unseen curves for curve models (.npy or dataset.npz)
-              ("t_final", float, field(default=1.0))]  # time span for curve arrays that store no `t`
+              ("t_final", float, field(default=1.0)),  # time span for curve arrays that store no `t`
+              ("train_curves", bool, field(default=False))]  # score the training curves, not the held-out ones
     schema = make_dataclass("FromRunConfig", specs, bases=(Schema,), namespace={"group": "dataset"})
     schema.__module__ = __name__
     return schema

@@ -29,12 +29,14 @@ from omegaconf import MISSING
 
 from ..config import Schema, require
 from ..data.dataset import Dataset
+from ..errors import UserError
 from ..solvers.multistep import adams_integrate
 from . import anie as anie_mod
 from . import direct_rnn as direct_rnn_mod
 from . import dmd as dmd_mod
 from . import ie_common
 from . import kernel_operator as kernel_mod
+from . import latent_ode as latent_ode_mod
 from . import lstm_operator as lstm_mod
 from . import nie as nie_mod
 
@@ -430,35 +432,27 @@ class DMDModel(Model):
         return G.real if np.isrealobj(G_known) else G
 
 
-# ----------------------------------------------------------------------------- nie, anie
-
-class IEMode(Enum):
-    volterra = "volterra"
-    fredholm = "fredholm"
-
+# ----------------------------------------------------------------------------- curve models: nie, anie, latent_ode
 
 @dataclass
-class IEModelConfig(EpochTraining):
-    """What NIE and ANIE share: the integral's limits, the fixed-point solve, the observed context."""
+class CurveModelConfig(EpochTraining):
+    """What the curve models share: the observed context and how the curves are normalised."""
 
-    mode: IEMode = MISSING
-    max_iter: int = MISSING  # fixed-point iterations (kept on the autograd tape)
-    tol: float = MISSING
-    smoothing: float = MISSING  # y <- (1 - s) y + s T(y)
-    context: int = MISSING  # observed points the model is given (the free term)
+    context: int = MISSING  # observed points the model is given
+    log_space: bool = MISSING  # model log y (positive curves spanning decades: Lotka-Volterra)
 
     def check(self):
         super().check()
-        require(0 < self.smoothing <= 1, "model.smoothing", f"must be in (0, 1], got {self.smoothing}")
         require(self.context >= 1, "model.context", f"must be >= 1, got {self.context}")
-        require(self.max_iter >= 1, "model.max_iter", f"must be >= 1, got {self.max_iter}")
-        require(self.tol >= 0, "model.tol", f"must be >= 0, got {self.tol}")
 
 
 class CurveModel(Model):
-    """Curve models (NIE, ANIE) train and run on curves normalised per coordinate (mean/std of the
-    training curves) and on time mapped to [0, 1] over the training span, both kept in `fitted`:
-    Lorenz (|y| ~ 40, t up to 100) then trains like the spirals, the integral scaling with the span."""
+    """Curve models train and run on curves normalised per coordinate (mean/std of the training curves,
+    of log y with `log_space`) and on time mapped to [0, 1] over the training span, both kept in
+    `fitted`: Lorenz (|y| ~ 40, t up to 100) then trains like the spirals, the integral scaling with
+    the span. With `log_space` predictions are exponentiated: on Lotka-Volterra populations that fall
+    to 1e-14 and recover (anie, 1000 training curves, 100 held out) it left the median r2 as it was
+    (0.88 vs 0.89) but lifted the lower quartile from -1.7e3 to 0.78 (README: Paper 2)."""
 
     accepts = "real-valued curves (lotka_volterra, lorenz, spirals, from_file curves)"
 
@@ -469,31 +463,67 @@ class CurveModel(Model):
     def net_config(self) -> dict:
         raise NotImplementedError
 
-    def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
+    def train_net(self, curves: np.ndarray, t: np.ndarray, *, seed, on_iteration, device, checkpointing) -> dict:
+        """Fit self.net on normalised curves and unit times."""
         c = self.config
+        return ie_common.fit_ie_model(self.net, curves, t, context=c.context, epochs=c.epochs, lr=c.lr,
+                                      batch_size=c.batch_size, seed=seed, lr_final=c.lr_final,
+                                      on_epoch=on_iteration, device=device, checkpointing=checkpointing)
+
+    def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
         torch.manual_seed(seed)
-        std = data.G.std(axis=(0, 1))
-        self.fitted = {"norm_mean": data.G.mean(axis=(0, 1)).tolist(), "norm_std": np.where(std > 0, std, 1.0).tolist(),
+        if self.config.context >= len(data.t):
+            raise Incompatible(f"model.context {self.config.context} must be below the curves' {len(data.t)} points")
+        if self.config.log_space and not np.all(data.G > 0):
+            raise Incompatible(f"model.log_space needs positive curves; the smallest value is {data.G.min():g}")
+        y = np.log(data.G) if self.config.log_space else data.G
+        std = y.std(axis=(0, 1))
+        self.fitted = {"norm_mean": y.mean(axis=(0, 1)).tolist(), "norm_std": np.where(std > 0, std, 1.0).tolist(),
                        "time_span": [float(data.t[0]), float(data.t[-1])]}
         self.net = self.make_net(dim=data.G.shape[-1], **self.net_config())
-        return ie_common.fit_ie_model(self.net, self.normalise(data.G), self.unit_time(data.t), context=c.context,
-                                      epochs=c.epochs, lr=c.lr, batch_size=c.batch_size, seed=seed,
-                                      lr_final=c.lr_final, on_epoch=on_iteration, device=device,
-                                      checkpointing=checkpointing)
+        return self.train_net(self.normalise(data.G), self.unit_time(data.t), seed=seed, on_iteration=on_iteration,
+                              device=device, checkpointing=checkpointing)
 
     def normalise(self, y):
+        y = np.log(y) if self.config.log_space else y
         return (y - np.asarray(self.fitted["norm_mean"])) / np.asarray(self.fitted["norm_std"])
+
+    def denormalise(self, z):
+        y = z * np.asarray(self.fitted["norm_std"]) + np.asarray(self.fitted["norm_mean"])
+        return np.exp(y) if self.config.log_space else y
 
     def unit_time(self, t):
         t0, t1 = self.fitted["time_span"]
         return (np.asarray(t) - t0) / (t1 - t0)
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None, solver=None):
+        if self.config.log_space and not np.all(G_known > 0):
+            raise UserError("dataset.path: model.log_space needs positive curves; the given points are not")
         context = G_known.shape[1]
-        pred = ie_common.predict(self.net, self.normalise(G_known), self.unit_time(t), context)
-        pred = pred * np.asarray(self.fitted["norm_std"]) + np.asarray(self.fitted["norm_mean"])
+        pred = self.denormalise(ie_common.predict(self.net, self.normalise(G_known), self.unit_time(t), context))
         pred[:, :context] = G_known
         return pred
+
+
+class IEMode(Enum):
+    volterra = "volterra"
+    fredholm = "fredholm"
+
+
+@dataclass
+class IEModelConfig(CurveModelConfig):
+    """What NIE and ANIE share: the integral's limits and the fixed-point solve."""
+
+    mode: IEMode = MISSING
+    max_iter: int = MISSING  # fixed-point iterations (kept on the autograd tape)
+    tol: float = MISSING
+    smoothing: float = MISSING  # y <- (1 - s) y + s T(y)
+
+    def check(self):
+        super().check()
+        require(0 < self.smoothing <= 1, "model.smoothing", f"must be in (0, 1], got {self.smoothing}")
+        require(self.max_iter >= 1, "model.max_iter", f"must be >= 1, got {self.max_iter}")
+        require(self.tol >= 0, "model.tol", f"must be >= 0, got {self.tol}")
 
 
 class Quadrature(Enum):
@@ -567,5 +597,51 @@ class ANIEModel(CurveModel):
         return [m.cpu().numpy() for m in maps]
 
 
+@dataclass
+class LatentODEConfig(CurveModelConfig):
+    name: str = "latent_ode"
+    latent_dim: int = MISSING
+    hidden: int = MISSING  # the vector field's and the decoder's hidden width
+    rnn_hidden: int = MISSING  # the reverse-time encoder's width
+    method: str = MISSING  # a torchdiffeq solver (dopri5, rk4, euler, ...)
+    rtol: float = MISSING
+    atol: float = MISSING
+    adjoint: bool = MISSING  # odeint_adjoint: memory O(1) in the solver steps, about twice the time
+    obs_std: float = MISSING  # the ELBO's fixed observation noise
+
+    def check(self):
+        super().check()
+        methods = latent_ode_mod.METHODS
+        require(self.method in methods, "model.method", f"unknown torchdiffeq solver {self.method!r}; "
+                f"choose one of {', '.join(methods)}")
+        require(self.latent_dim >= 1 and self.hidden >= 1 and self.rnn_hidden >= 1, "model.latent_dim",
+                "model.hidden and model.rnn_hidden must be >= 1")
+        require(self.rtol > 0 and self.atol > 0, "model.rtol", "and model.atol must be > 0")
+        require(self.obs_std > 0, "model.obs_std", f"must be > 0, got {self.obs_std}")
+
+
+class LatentODEModel(CurveModel):
+    """Paper 2's continuous-time baseline: a reverse-time RNN encodes the context into q(z0), a latent ODE
+    (torchdiffeq) and a decoder give the curve; trained on the ELBO of whole curves."""
+
+    name = "latent_ode"
+    config_class = LatentODEConfig
+
+    def net_config(self):
+        c = self.config
+        return dict(latent_dim=c.latent_dim, hidden=c.hidden, rnn_hidden=c.rnn_hidden, method=c.method, rtol=c.rtol,
+                    atol=c.atol, adjoint=c.adjoint)
+
+    def make_net(self, **net_config):
+        return latent_ode_mod.LatentODE(**net_config)
+
+    def train_net(self, curves, t, *, seed, on_iteration, device, checkpointing):
+        c = self.config
+        return latent_ode_mod.fit_latent_ode(self.net, curves, t, context=c.context, epochs=c.epochs, lr=c.lr,
+                                             batch_size=c.batch_size, seed=seed, lr_final=c.lr_final,
+                                             obs_std=c.obs_std, on_epoch=on_iteration, device=device,
+                                             checkpointing=checkpointing)
+
+
 MODELS: dict[str, type[Model]] = {m.name: m for m in (LSTMOperatorModel, KernelOperatorModel, DirectRNNModel,
-                                                     DMDModel, NIEModel, ANIEModel)}
+                                                     DMDModel, NIEModel, ANIEModel, LatentODEModel)}

@@ -16,6 +16,8 @@ TINY = {
     "dmd": ["model=dmd", "dataset=dyson", "dataset.t_final=2", "model.delay=20"],
     "nie": ["model=nie", "dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.epochs=1", "model.hidden=8",
             "model.n_samples=8", "model.context=10", "model.max_iter=2"],
+    "latent_ode": ["model=latent_ode", "dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.epochs=1",
+                   "model.context=10", "model.hidden=4", "model.rnn_hidden=4"],
     "anie": ["model=anie", "dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.epochs=1", "model.d_model=8",
              "model.n_heads=2", "model.dim_feedforward=8", "model.context=10", "model.max_iter=2"],
 }

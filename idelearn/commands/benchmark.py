@@ -17,8 +17,10 @@ def run(cfg) -> None:
     limit_threads(to_object(cfg.device).threads)
     out = run_dir()
     report = Report(f"idelearn benchmark: {suite.name}", out)
-    command = " ".join(["idelearn benchmark", *HydraConfig.get().overrides.task])
-    report.results["run"] = {"suite": suite.name, "command": command,
+    hydra = HydraConfig.get()
+    command = " ".join(["idelearn benchmark", *hydra.overrides.task])
+    # the suite's config file names the results (paper1_levers runs the paper1_accuracy suite)
+    report.results["run"] = {"suite": hydra.runtime.choices.get("suite", suite.name), "command": command,
                              "date": datetime.date.today().isoformat()}
     report.text(f"Produced by `{command}`.")
     SUITES[suite.name].run(suite, report, log)

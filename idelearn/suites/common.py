@@ -43,6 +43,12 @@ class TrainRun:
     def command(self) -> str:
         return " ".join(["idelearn train", *self.overrides])
 
+    @property
+    def budget(self) -> str:
+        """How long it trains, in its unit: "1000 steps", "100 epochs", "one fit"."""
+        n, unit = self.model.budget()
+        return "one fit" if unit == "fit" else f"{n} {unit}s"
+
     def train(self, log=None) -> pipeline.Trained:
         return pipeline.train(self.model, self.dataset, self.solver.spec(), self.trainer, log=log)
 

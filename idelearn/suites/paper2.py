@@ -54,8 +54,7 @@ def train_and_test(cfg, model: str | None, case: CurveCase, log):
     model None: the case's train overrides name it."""
     run_ = train_run(cfg, [f"model={model}", *case.train] if model else case.train)
     model = run_.model.name
-    budget, unit = run_.model.budget()
-    base = {"model": model, "budget": f"{budget} {unit}s", "train_command": run_.command}
+    base = {"model": model, "budget": run_.budget, "train_command": run_.command}
     try:
         trained = run_.train(log)
     except RunFailure as exc:  # recorded, not fatal: the other rows still say something

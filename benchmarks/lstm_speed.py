@@ -9,8 +9,10 @@ depend on them):
 * one trajectory, µs per step, torch and BLAS on one thread:
   - plain nn.LSTM loop: the model's nn.LSTM called once per step, nothing else (the floor
     of any per-step torch code);
-  - current path: LearnedMemory + adams_integrate (what extrapolate used before);
-  - fast path: fast_lstm.adams_lstm (what extrapolate uses now);
+  - current path: LearnedMemory + adams_integrate (the generic memory-operator path);
+  - fast path: fast_lstm.adams_lstm with the paper's LSTM memory, and with the default LegS
+    memory (N = 256 Legendre modes), what extrapolate uses;
+  - the exact reference solver (ABM8, relaxed FFT memory) over the same steps;
 * a batch of trajectories (--batch, default 1024), trajectory·steps per second, one thread:
   the bare batched nn.LSTM stepped once per step over the batch (the fair reference: the
   rollout must step, it cannot see the future inputs), the fast path (torch engine, the
@@ -37,6 +39,7 @@ from threadpoolctl import threadpool_limits
 from idelearn.equations.dyson import dyson_exact, dyson_problem
 from idelearn.models import fast_lstm, training
 from idelearn.models.lstm_operator import LearnedMemory, LSTMOperator, fit_lstm_operator
+from idelearn.solvers import solve_ide
 from idelearn.solvers.multistep import adams_integrate
 
 DT = 0.01
@@ -44,7 +47,7 @@ DT = 0.01
 
 def make_model(seed: int = 0) -> LSTMOperator:
     torch.manual_seed(seed)
-    model = LSTMOperator(2, 64, 2).eval()
+    model = LSTMOperator(2, 64, 2, ema=0.003, memory="lstm", legs_order=4, kernel_degree=0).eval()
     with torch.no_grad():  # a small output keeps the random closed loop tame (no overflow)
         model.y_scale.fill_(0.05)
     return model
@@ -68,9 +71,18 @@ def median_times(fns: dict, repeat: int) -> dict:
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
+def legs_model(N: int = 256) -> LSTMOperator:
+    """The default memory (structured LegS, N modes) with Dyson's kernel φ(G) = -iG (speed does not depend on it)."""
+    model = LSTMOperator(2, 64, 2, ema=0.003, memory="legs", legs_order=N, kernel_degree=8).eval()
+    model.set_kernel(np.array([0, -1j, 0, 0, 0, 0, 0, 0, 0]))
+    model.dt.fill_(DT)
+    return model
+
+
 def single(steps: int, repeat: int) -> dict:
     """µs per step, one trajectory."""
     model = make_model()
+    structured = legs_model()
     p = dyson_problem(np.array([[2.0]]), 1.0)
     n0 = 100
     Gk, Ik = known(np.array([2.0]), n0)
@@ -89,6 +101,10 @@ def single(steps: int, repeat: int) -> dict:
             lambda: adams_integrate(p.F, LearnedMemory(model), Gk, Ik, DT, n0 + slow_steps, order=3),
         "fast path (adams_lstm, numpy engine)":
             lambda: fast_lstm.adams_lstm(model, p.F, Gk, Ik, DT, n0 + steps, order=3),
+        "fast path, LegS memory (the default, N = 256)":
+            lambda: fast_lstm.adams_lstm(structured, p.F, Gk, Ik, DT, n0 + steps, order=3),
+        "exact reference (ABM8, relaxed memory), same steps":
+            lambda: solve_ide(p.F, p.K, p.G0, (n0 + steps) * DT, DT, order=8, memory="relaxed"),
     }
     n = {k: slow_steps if k.startswith("current") else steps for k in fns}
     return {k: 1e6 * s / n[k] for k, s in median_times(fns, repeat).items()}
@@ -159,8 +175,10 @@ def epoch_seconds(setting, G, I, epochs: int, threads: int, window: int = 0,
     training.VAL_MONITOR = len(G) if validate_all else monitor
     stamps = []
     try:
-        fit_lstm_operator(LSTMOperator(2 * d * d, hidden, 2), G, I, epochs=epochs, batch_size=batch, seed=0,
-                          bptt_window=window, on_epoch=lambda ep, rec: stamps.append(time.perf_counter()))
+        model = LSTMOperator(2 * d * d, hidden, 2, ema=0.003, memory="lstm", legs_order=4, kernel_degree=0)
+        fit_lstm_operator(model, G, I, dt=DT, steps=epochs, lr=1e-2, batch_size=batch, seed=0, gain=1.0,
+                          bptt_window=window, order=8, kernel_steps=1,
+                          on_epoch=lambda ep, rec: stamps.append(time.perf_counter()))
     finally:
         training.VAL_MONITOR = monitor
         torch.set_num_threads(1)

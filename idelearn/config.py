@@ -318,9 +318,11 @@ class TrainConfig(Schema):
 
 @dataclass
 class ExtrapolateConfig(Schema):
-    run: str | None = None  # a train run directory (or its model.pt); None = the latest
-    t_final: float | None = None  # IDE models: extrapolate to this time (default: 4x the training window)
-    context: int | None = None  # curve models: observed points given (default: the model's)
+    run: str | None = MISSING  # a train run directory (or its model.pt); None = the latest
+    t_final: float | None = MISSING  # IDE models: extrapolate to this time (default: 4x the training window)
+    context: int | None = MISSING  # curve models: observed points given (default: the model's)
+    start: int = MISSING  # curve models: the given points are start .. start+context-1 (paper 2's shifted test)
+    from_initial: bool = MISSING  # IDE models with an exact memory: solve from G(0) alone, not the known window
     dataset: Any = MISSING
     solver: SolverConfig = MISSING
     device: DeviceConfig = MISSING
@@ -330,6 +332,7 @@ class ExtrapolateConfig(Schema):
         require(self.run is None or self.run.strip() != "", "run", "must name a train run directory or its model.pt")
         require(self.t_final is None or self.t_final > 0, "t_final", f"must be > 0, got {self.t_final}")
         require(self.context is None or self.context >= 1, "context", f"must be >= 1, got {self.context}")
+        require(0 <= self.start <= MAX_NODES, "start", f"must be in 0..{MAX_NODES:.0e}, got {self.start}")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from .data.dataset import Dataset
 from .data.datasets import DATASETS, FromFileConfig, changeable_keys, dataset_config, load_or_generate
 from .data.ide_datasets import PartialSolution
 from .data.io import load_curves
+from .equations.lorenz import LYAPUNOV_EXPONENT
 from .errors import RunFailure, UserError
 from .models.registry import MODELS, Incompatible, Model
 from .models.training import Checkpointing, NonFiniteError, ResumeMismatch
@@ -101,6 +102,8 @@ def train(model_cfg, dataset_cfg, solver_spec, trainer, on_iteration=None, devic
                             checkpointing=checkpointing)
     except ResumeMismatch as exc:
         raise UserError(f"trainer.resume: {exc}") from None
+    except Incompatible as exc:  # found once the data are read (e.g. how they were solved)
+        raise UserError(f"model={model.name} cannot train on dataset={dataset_cfg.name}: {exc}") from None
     except NonFiniteError as exc:
         kept = f"; the last good state is in {state_path}" if checkpointing and checkpointing.path.exists() else ""
         raise RunFailure(f"{exc}{kept}") from None
@@ -130,6 +133,8 @@ def train_metrics(trained: Trained, model_cfg) -> dict:
         metrics["final_val_loss"] = float(val[-1][1] if isinstance(val[-1], (list, tuple)) else val[-1])
     if history.get("s_per_iter"):
         metrics["s_per_iter"] = float(np.median(history["s_per_iter"]))
+    if history.get("kernel_residual"):  # a learned kernel's relative residual of I on the training data
+        metrics["kernel_residual"] = float(history["kernel_residual"][-1])
     return metrics
 
 
@@ -154,7 +159,8 @@ def find_checkpoint(run: str | None, root: str = "outputs/train") -> Path:
 
 
 CHECKPOINT_KEYS = ("model", "config", "dataset")
-CHECKPOINT_DATASET_KEYS = ("config", "kind", "shape", "t_final", "param_names", "params", "path", "test_indices")
+CHECKPOINT_DATASET_KEYS = ("config", "kind", "shape", "t_final", "param_names", "params", "path", "train_indices",
+                           "test_indices")
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -280,6 +286,9 @@ class Prediction:
     wall_s: float
     kind: str
     n_good: int | None = None  # nodes before the prediction blew up (None: all)
+    start: int = 0  # curves: the index (on the original curves) of the first given point
+    kernels: dict | None = None  # learned-kernel models: the true and learned K along the reference (kernels_on)
+    lyapunov_exponent: float | None = None  # chaotic curves (Lorenz): valid times are also given in Lyapunov times
 
     @property
     def partial(self) -> bool:
@@ -291,21 +300,34 @@ class Prediction:
 
     def _metrics(self) -> dict:
         end = self.n_good if self.partial else len(self.t)
-        pred, true = self.G_pred[:, self.split:end], self.G_true[:, self.split:end]
+        pred, true, t = self.G_pred[:, self.split:end], self.G_true[:, self.split:end], self.t[self.split:end]
         n_steps = max(1, (len(self.t) - self.split) * len(self.G_pred))
         if end <= self.split:  # blew up at the first predicted node: nothing to compare
-            pred, true = np.full(1, np.inf), np.ones(1)
+            pred, true, t = np.full(1, np.inf), np.ones(1), self.t[self.split:self.split + 1]
         out = {"rel_l2": M.rel_l2(pred, true), "max_abs": M.max_abs(pred, true), "wall_s": self.wall_s,
                "us_per_step": 1e6 * self.wall_s / n_steps, "n_traj": int(len(self.G_pred)),
                "t_known": float(self.t[self.split - 1]), "t_final": float(self.t[-1])}
         if self.partial:
             out.update(partial=True, t_reached=float(self.t[max(end, 1) - 1]))
+        if self.kernels is not None:  # max relative error of K_θ over the visited G, in and past the window
+            err = np.abs(self.kernels["learned"] - self.kernels["true"]).reshape(len(self.t), -1).max(axis=1)
+            size = np.abs(self.kernels["true"]).reshape(len(self.t), -1).max(axis=1)
+            rel = err / np.where(size > 0, size, 1.0)
+            out.update(kernel_rel_err_window=float(rel[: self.split].max()),
+                       kernel_rel_err_extrapolated=float(rel[self.split:].max()))
         if self.kind != "ide":
             # median beside the mean: a curve whose coordinate barely moves (a Lotka-Volterra population
             # collapsing to ~0) has a near-zero variance and an r2 of any size
-            out.update(r2=M.r2(pred, true), r2_median=float(np.median(M.r2_per_curve(pred, true))),
-                       r2_paper=M.r2_paper(pred, true), context=int(self.split),
-                       mae_per_time=M.mae_per_time(pred, true).tolist())
+            r2, r2_paper = M.r2_per_curve(pred, true), M.r2_paper_per_curve(pred, true)
+            out.update(r2=float(r2.mean()), r2_median=float(np.median(r2)), r2_std=float(r2.std()),
+                       r2_paper=float(r2_paper.mean()), r2_paper_std=float(r2_paper.std()), context=int(self.split),
+                       start=self.start, mae_per_time=M.mae_per_time(pred, true).tolist())
+            # how long the prediction stays within a normalised error of 0.4 (the chaotic-forecasting measure)
+            valid = M.valid_prediction_time(pred, true, t, lyapunov_exponent=1.0)
+            out.update(valid_time_median=float(np.median(valid)), valid_time_mean=float(valid.mean()))
+            if self.lyapunov_exponent is not None:
+                out.update(vpt_lyapunov_median=out["valid_time_median"] * self.lyapunov_exponent,
+                           vpt_lyapunov_mean=out["valid_time_mean"] * self.lyapunov_exponent)
         return out
 
 
@@ -339,11 +361,16 @@ def ide_target(trained: dict, changes: dict):
             raise UserError(f"dataset.{key}: given, but the model was trained on {name} data "
                             f"(its parameters: {', '.join(known)})"
                             + (f"; {key} is a parameter of {', '.join(owners)}" if owners else ""))
-    return dataset_config(base.name, {**base.plain(), **changes})
+    values = base.plain()
+    for key, value in changes.items():  # a dict (a custom problem's kwargs) changes only the keys given
+        values[key] = {**values[key], **value} if isinstance(value, dict) and isinstance(values[key], dict) else value
+    return dataset_config(base.name, values)
 
 
-def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float | None, solver_spec) -> Prediction:
-    """Reference solve to t_final; the model continues from the known window t <= training horizon."""
+def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float | None, solver_spec,
+                    from_initial: bool = False) -> Prediction:
+    """Reference solve to t_final; the model continues from the known window t <= training horizon
+    (or, `from_initial`, from G(0) alone: models with an exact memory). Scored past the window."""
     t_train = float(trained["t_final"])
     t_final = t_final if t_final is not None else 4 * t_train
     if t_final <= t_train:
@@ -353,7 +380,7 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
         single = dataclasses.replace(target, t_final=t_final)
     except UserError as exc:  # the grid (the training data's dt) to this t_final is too long
         raise UserError(f"t_final: {t_final:g} is beyond what the training data's grid allows: {exc}") from None
-    problem = single.problem()
+    problem = single.ide_problem()
     given, expected = list(problem.G0.shape[1:]), list(trained["shape"])
     if given != expected:
         keys = ", ".join(f"dataset.{k}" for k in changes) or "dataset"
@@ -363,31 +390,53 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
         reference = single.generate(solver_spec)
     except PartialSolution as exc:
         raise RunFailure(f"the reference solution {exc}; choose a smaller t_final") from None
+    if from_initial and model.needs_window:
+        raise UserError(f"from_initial: {model.name} continues a known window (it cannot start from G(0) alone)")
     n_known = int(round(t_train / single.dt)) + 1
+    n_given = 1 if from_initial else n_known
     start = time.perf_counter()
-    G_pred, n_good = guard(model, reference.G[:, :n_known], reference.t, solver_spec.max_abs, F=problem.F,
-                           I_known=reference.I[:, :n_known])
+    G_pred, n_good = guard(model, reference.G[:, :n_given], reference.t, solver_spec.max_abs, F=problem.F,
+                           I_known=reference.I[:, :n_given], solver=solver_spec)
     wall = time.perf_counter() - start
-    return Prediction(reference.t, G_pred, reference.G, n_known, reference.params, wall, "ide", n_good)
+    prediction = Prediction(reference.t, G_pred, reference.G, n_known, reference.params, wall, "ide", n_good)
+    if hasattr(model, "learned_kernel"):
+        prediction.kernels = kernels_on(reference.G[0], reference.t, problem.K, model.learned_kernel())
+    return prediction
 
 
-def extrapolate_curves(model: Model, trained: dict, target: tuple[str | None, float], context: int | None,
-                       max_abs: float) -> Prediction:
-    """Given the first `context` points of unseen curves, predict the rest.
+def kernels_on(G: np.ndarray, t: np.ndarray, K_true, K_learned) -> dict:
+    """The true and the learned kernel at every node of one trajectory G (n_t, d, m): {t, true, learned}."""
+    return {"t": t, "true": np.stack([np.asarray(K_true(G[i:i + 1], t[i]))[0] for i in range(len(t))]),
+            "learned": np.stack([K_learned(G[i:i + 1], t[i])[0] for i in range(len(t))])}
 
-    target: (path of the curves, time span for arrays that store no t); path None = the held-out curves.
+
+@dataclass
+class Curves:
+    """Which curves a curve model continues: a file, else its training data's held-out (or trained-on) curves."""
+
+    path: str | None = None
+    t_final: float = 1.0  # time span of arrays that store no t
+    train_curves: bool = False
+
+
+def extrapolate_curves(model: Model, trained: dict, target: Curves, context: int | None, max_abs: float,
+                       start: int = 0) -> Prediction:
+    """Given `context` points of the target's curves, predict the rest.
+
+    start > 0 (paper 2's Table 5 test): points start .. start+context-1 are given as a new initial
+    segment, on times counted from the segment's first point, and the points after it are predicted.
     """
     context = context if context is not None else model.config.context
     dim = trained["shape"][0]
-    path, span = target
-    if path is not None:
-        curves = load_curves(path, span)
-        where = f"dataset.path: {path}"
-    else:  # the curves held out of training
+    if target.path is not None:
+        curves = load_curves(target.path, target.t_final)
+        where = f"dataset.path: {target.path}"
+    else:  # the curves held out of training (or trained on)
         if not Path(trained["path"]).exists():
             raise UserError(f"run: the model's training data {trained['path']} is gone; "
                             "give unseen curves with dataset.path=<file>")
-        curves = load_curves(trained["path"], key="run").select(trained["test_indices"] or [0])
+        rows = trained["train_indices"] if target.train_curves else trained["test_indices"]
+        curves = load_curves(trained["path"], key="run").select(rows or [0])
         where = f"run: training data {trained['path']}"
     if curves.G.ndim != 3:
         raise UserError(f"{where}: holds matrices of shape {list(curves.G.shape[2:])} (IDE data), but the model "
@@ -395,33 +444,43 @@ def extrapolate_curves(model: Model, trained: dict, target: tuple[str | None, fl
     if curves.G.shape[-1] != dim:
         raise UserError(f"{where}: curves of dimension {curves.G.shape[-1]}, but the model was trained on "
                         f"dimension {dim}")
-    if not 1 <= context < len(curves.t):
-        raise UserError(f"context: must be in 1..{len(curves.t) - 1} (the curves have {len(curves.t)} points), "
-                        f"got {context}")
-    start = time.perf_counter()
-    G_pred, n_good = guard(model, curves.G[:, :context], curves.t, max_abs)
-    wall = time.perf_counter() - start
-    return Prediction(curves.t, G_pred, curves.G, context, curves.params, wall, "trajectory", n_good)
+    n_t = len(curves.t)
+    if not 0 <= start < n_t - 1:
+        raise UserError(f"start: must be in 0..{n_t - 2} (the curves have {n_t} points), got {start}")
+    if not 1 <= context < n_t - start:
+        raise UserError(f"context: must be in 1..{n_t - start - 1} (the curves have {n_t} points"
+                        + (f", given from point {start}" if start else "") + f"), got {context}")
+    G, t = curves.G[:, start:], curves.t[start:] - curves.t[start] + curves.t[0]
+    tic = time.perf_counter()
+    G_pred, n_good = guard(model, G[:, :context], t, max_abs)
+    wall = time.perf_counter() - tic
+    chaotic = LYAPUNOV_EXPONENT if trained["config"]["name"] == "lorenz" else None
+    return Prediction(t, G_pred, G, context, curves.params, wall, "trajectory", n_good, start=start,
+                      lyapunov_exponent=chaotic)
 
 
 def extrapolate(model: Model, trained: dict, target, t_final: float | None, context: int | None,
-                solver) -> Prediction:
+                solver, start: int = 0, from_initial: bool = False) -> Prediction:
     """`idelearn extrapolate`: IDE models continue a reference window past the training horizon (the
     training dataset with target's changes); curve models continue unseen curves from `context` points.
 
     target: `dataset=from_run` (keys to change, or `path` of unseen curves) or `dataset=from_file`.
     """
     if isinstance(target, FromFileConfig):
-        path, span, changes = target.path, target.t_final, {}
+        curves, changes = Curves(target.path, target.t_final), {}
     else:
         values = target.plain()
-        path, span = values.pop("path"), values.pop("t_final")
+        curves = Curves(values.pop("path"), values.pop("t_final"), values.pop("train_curves"))
         changes = {k: v for k, v in values.items() if k != "name" and v is not None}
     if trained["kind"] == "ide":
-        if path is not None:
+        if curves.path is not None or curves.train_curves:
             raise UserError("dataset.path: IDE models extrapolate a solved trajectory; give its parameters instead")
-        return extrapolate_ide(model, trained, changes, t_final, solver.spec())
+        if start:
+            raise UserError("start: IDE models continue from the training window; start is for curve models")
+        return extrapolate_ide(model, trained, changes, t_final, solver.spec(), from_initial)
+    if from_initial:
+        raise UserError("from_initial: curve models are given `context` points; from_initial is for IDE models")
     if changes:
         raise UserError(f"dataset.{next(iter(changes))}: curve models take unseen curves (dataset.path), "
                         "not equation parameters")
-    return extrapolate_curves(model, trained, (path, span), context, solver.max_abs)
+    return extrapolate_curves(model, trained, curves, context, solver.max_abs, start)

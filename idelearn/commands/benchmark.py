@@ -6,10 +6,13 @@ when the suite completes: a suite stopped by bad input or a failure leaves no re
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
 
 from ..config import to_object
 from ..report.markdown import Report
@@ -25,6 +28,12 @@ def run(cfg) -> None:
     stage = Path(tempfile.mkdtemp(prefix=".report-", dir=out))
     try:
         report = Report(f"idelearn benchmark: {suite.name}", stage)
+        hydra = HydraConfig.get()
+        command = " ".join(["idelearn benchmark", *hydra.overrides.task])
+        # the suite's config file names the results (paper1_levers runs the paper1_accuracy suite)
+        report.results["run"] = {"suite": hydra.runtime.choices.get("suite", suite.name), "command": command,
+                                 "date": datetime.date.today().isoformat()}
+        report.text(f"Produced by `{command}`.")
         SUITES[suite.name].run(suite, report, log)
         report.write()
         for path in sorted(stage.iterdir()):

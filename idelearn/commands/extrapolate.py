@@ -13,7 +13,7 @@ import numpy as np
 from .. import pipeline
 from ..config import to_object
 from ..errors import RunFailure
-from ..report.plots import plot_attention, plot_curves, plot_extrapolation
+from ..report.plots import plot_attention, plot_curves, plot_extrapolation, plot_kernels
 from .common import limit_threads, log, run_dir, write_json
 
 
@@ -24,7 +24,7 @@ def run(cfg) -> None:
     ckpt = pipeline.load_checkpoint(ckpt_path)
     model = pipeline.restore(ckpt, f"run: {ckpt_path}")
     p = pipeline.extrapolate(model, ckpt["dataset"], to_object(cfg.dataset), cfg.t_final, cfg.context,
-                             to_object(cfg.solver))
+                             to_object(cfg.solver), cfg.start, cfg.from_initial)
 
     log.info("extrapolated %s from %s", ckpt["model"], ckpt_path)
     metrics = {"model": ckpt["model"], "run": str(ckpt_path), **p.metrics()}
@@ -33,6 +33,8 @@ def run(cfg) -> None:
     figure = out / "extrapolation.png"
     if p.kind == "ide":
         plot_extrapolation(p.t, p.G_pred[0], p.G_true[0], p.t[p.split - 1], figure, title=ckpt["model"])
+        if p.kernels is not None:
+            plot_kernels(p.kernels, p.t[p.split - 1], out / "kernel.png", title=ckpt["model"])
     else:
         plot_curves(p.t, p.G_pred, p.G_true, p.split, figure, title=f"{ckpt['model']}: r2 = {metrics['r2']:.3f}")
         if hasattr(model, "attention_maps"):

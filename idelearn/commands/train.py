@@ -31,7 +31,12 @@ def run(cfg) -> None:
                              on_iteration=on_iteration, device=device_cfg.torch_device(), log=log,
                              state_path=state_path)
     torch.save(trained.checkpoint, out / "model.pt")
-    write_json(out / "metrics.json", pipeline.train_metrics(trained, model_cfg))
+    metrics = pipeline.train_metrics(trained, model_cfg)
+    write_json(out / "metrics.json", metrics)
+    if metrics.get("kernel_residual", 0.0) > 1e-3:
+        log.warning("the fitted kernel leaves %.2g of I unexplained: the memory may not be a matrix function of "
+                    "G (e.g. the matrix IDE's elementwise cosine); expect a poor extrapolation",
+                    metrics["kernel_residual"])
     if trained.history.get("loss"):
         plot_loss(trained.history, out / "loss.png", title=f"{model_cfg.name} on {dataset_cfg.name}", unit=unit)
     log.info("trained in %.1f s; wrote %s", trained.wall_s, out / "model.pt")

@@ -1,7 +1,7 @@
 """The dataset registry: each `dataset=<name>` is a schema here, with the code that builds its data.
 
 Adding a dataset: its problem in idelearn/equations/, a schema class here (keys + checks +
-`generate`, or for an IDE `problem` and `parameters`), an entry in DATASETS, and
+`generate`, or for an IDE `ide_problem` and `parameters`), an entry in DATASETS, and
 conf/dataset/<name>.yaml with its values.
 
 IDE datasets are solved by the reference solver (`generate` through `solve_problem`, every
@@ -23,7 +23,8 @@ from ..config import Schema, check_seed, check_size, check_time_grid, numeric_ar
 from ..equations.dyson import dyson_problem
 from ..equations.matrix_ide import matrix_ide_problem, paper_training_grid
 from ..equations.problem import IDEProblem
-from ..errors import RunFailure
+from ..errors import RunFailure, UserError
+from ..solvers.ide import as_batch, matrix_kernel
 from . import curve_datasets
 from .cache import cached
 from .dataset import Dataset
@@ -66,7 +67,7 @@ class IDEDatasetConfig(DatasetConfig):
         require(rate * self.dt <= np.pi, key, f"{what} times dataset.dt ({self.dt:g}) is {rate * self.dt:.3g} > π: "
                 "the grid cannot resolve the equation (lower dataset.dt)")
 
-    def problem(self) -> IDEProblem:
+    def ide_problem(self) -> IDEProblem:
         """F, K and G0 of every trajectory, batched."""
         raise NotImplementedError
 
@@ -82,7 +83,7 @@ class IDEDatasetConfig(DatasetConfig):
 
     def generate(self, solver: SolverSpec, progress=None) -> Dataset:
         params, names = self.parameters()
-        return solve_problem(self.problem(), self.t_final, self.dt, solver, params, names, self.meta(), progress)
+        return solve_problem(self.ide_problem(), self.t_final, self.dt, solver, params, names, self.meta(), progress)
 
     def single(self, params: dict) -> IDEDatasetConfig:
         """The one-trajectory dataset of a trajectory with `params` (a row of `parameters`)."""
@@ -97,10 +98,14 @@ class DysonConfig(IDEDatasetConfig):
     h: float = MISSING
     H: Any = MISSING  # nested list: real part of a Hermitian matrix; overrides h
     H_imag: Any = MISSING
+    random_H: int | None = MISSING  # d: a seeded random d x d Hermitian H instead (overrides h)
+    H_seed: int = MISSING
     c: float = MISSING
 
     def check(self):
         super().check()
+        require(self.random_H is None or self.random_H >= 1, "dataset.random_H", f"must be >= 1, got {self.random_H}")
+        require(self.random_H is None or self.H is None, "dataset.random_H", "and dataset.H exclude each other")
         H = self.hamiltonian()
         with np.errstate(over="ignore"):
             norm = float(np.abs(H).sum(axis=1).max())  # bounds the spectral radius; inf when it overflows
@@ -109,6 +114,11 @@ class DysonConfig(IDEDatasetConfig):
         check_size("dataset.H", self.n_nodes() * H.size, "entries of dataset.H x nodes of dataset.t_final / dataset.dt")
 
     def hamiltonian(self) -> np.ndarray:
+        if self.random_H is not None:  # (A + A†) / (2 sqrt(d)), A standard complex normal: spectrum within ~[-2, 2]
+            d = self.random_H
+            rng = np.random.default_rng(self.H_seed)
+            A = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+            return (A + A.conj().T) / (2 * np.sqrt(d))
         if self.H is None:
             require(self.H_imag is None, "dataset.H_imag", "needs dataset.H")
             return np.array([[complex(self.h)]])
@@ -123,7 +133,7 @@ class DysonConfig(IDEDatasetConfig):
         require(np.allclose(H, H.conj().T, atol=1e-12), "dataset.H", "must be Hermitian (H == H^dagger)")
         return H
 
-    def problem(self) -> IDEProblem:
+    def ide_problem(self) -> IDEProblem:
         return dyson_problem(self.hamiltonian(), self.c)
 
     def parameters(self):
@@ -164,7 +174,7 @@ class DysonMultiConfig(IDEDatasetConfig):
     def h_values(self) -> np.ndarray:
         return np.random.default_rng(self.seed).uniform(self.h_low, self.h_high, size=self.n_traj)
 
-    def problem(self):
+    def ide_problem(self):
         return dyson_problem(self.h_values()[:, None, None].astype(complex), self.c)
 
     def parameters(self):
@@ -175,7 +185,8 @@ class DysonMultiConfig(IDEDatasetConfig):
         return {"equation": "dyson", "parameters": {"h": "per trajectory (params)", "c": self.c}}
 
     def single(self, params):
-        return DysonConfig(h=params["h"], H=None, H_imag=None, c=self.c, t_final=self.t_final, dt=self.dt)
+        return DysonConfig(h=params["h"], H=None, H_imag=None, random_H=None, H_seed=0, c=self.c,
+                           t_final=self.t_final, dt=self.dt)
 
 
 class Cosine(Enum):
@@ -223,7 +234,7 @@ class MatrixIDEConfig(MatrixIDEForm):
     def parameters(self):
         return np.array([[self.alpha1, self.alpha2, self.sigma, self.beta]]), list(MATRIX_IDE_PARAMS)
 
-    def problem(self):
+    def ide_problem(self):
         return self.problem_for(self.parameters()[0])
 
 
@@ -262,12 +273,90 @@ class MatrixIDEMultiConfig(MatrixIDEForm):
     def parameters(self):
         return self.grid(), list(MATRIX_IDE_PARAMS)
 
-    def problem(self):
+    def ide_problem(self):
         return self.problem_for(self.grid())
 
     def single(self, params):
         return MatrixIDEConfig(**{k: params[k] for k in MATRIX_IDE_PARAMS}, memory_sign=self.memory_sign,
                                cosine=self.cosine, t_final=self.t_final, dt=self.dt)
+
+
+@dataclass
+class CustomConfig(IDEDatasetConfig):
+    """A user's own IDE: `problem` is "module:function" (a file module.py in the working directory, or an
+    installed module), called with `kwargs`; it returns an IDEProblem, or (F, K, G0), with
+    F(G, t) -> (batch, d, m), K(G, tau) -> (batch, d, d) (or anything broadcasting to it) and G0 of
+    shape (d,), (d, m) or (batch, d, m), as for `idelearn.solvers.solve_ide`."""
+
+    name: str = "custom"
+    problem: str = MISSING
+    kwargs: Any = MISSING  # a dict of keyword arguments; None: none
+
+    def check(self):
+        super().check()
+        require(":" in self.problem and all(self.problem.split(":", 1)), "dataset.problem",
+                f"expected module:function, got {self.problem!r}")
+        require(self.kwargs is None or isinstance(self.kwargs, dict), "dataset.kwargs",
+                f"expected a dict of keyword arguments, e.g. {{omega: 2.0}}, got {self.kwargs!r}")
+        self.ide_problem()  # imports and calls it: a wrong path or return type fails before anything runs
+
+    def function(self):
+        import importlib
+        import os
+        import sys
+
+        module_name, attr = self.problem.split(":", 1)
+        sys.path.insert(0, os.getcwd())  # a module file beside the user, as `python -c` would see it
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            raise UserError(f"dataset.problem: cannot import {module_name!r} "
+                            f"({type(exc).__name__}: {exc})") from None
+        finally:
+            sys.path.remove(os.getcwd())
+        fn = getattr(module, attr, None)
+        require(callable(fn), "dataset.problem", f"{module_name} has no function {attr!r}")
+        return fn
+
+    def ide_problem(self) -> IDEProblem:
+        try:
+            made = self.function()(**(self.kwargs or {}))
+        except UserError:
+            raise
+        except Exception as exc:
+            raise UserError(f"dataset.problem: {self.problem}(**dataset.kwargs) raised "
+                            f"{type(exc).__name__}: {exc}") from None
+        if isinstance(made, tuple) and len(made) == 3:
+            made = IDEProblem(*made)
+        ok = isinstance(made, IDEProblem) and callable(made.F) and callable(made.K)
+        require(ok, "dataset.problem", f"{self.problem} returned {type(made).__name__}; expected an "
+                "idelearn.equations.problem.IDEProblem or a tuple (F, K, G0) with callable F and K")
+        try:
+            G0 = as_batch(made.G0)
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"dataset.problem: {self.problem} returned an unusable G0 ({exc})") from None
+        require(np.isfinite(G0).all(), "dataset.problem", f"{self.problem} returned a non-finite G0")
+        return IDEProblem(F=made.F, K=matrix_kernel(made.K, (G0.shape[0], G0.shape[1], G0.shape[1])), G0=G0)
+
+    def parameters(self):
+        numbers = {k: float(v) for k, v in (self.kwargs or {}).items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        n_traj = len(self.ide_problem().G0)
+        return np.tile(np.array([list(numbers.values())], dtype=float), (n_traj, 1)), list(numbers)
+
+    def meta(self):
+        return {"equation": "custom", "problem": self.problem, "kwargs": dict(self.kwargs or {}),
+                "source_sha256": self.source_hash()}
+
+    def source_hash(self) -> str:
+        """The function's source file's hash: part of the cache key, so an edited problem is solved again."""
+        import hashlib
+        import inspect
+
+        try:
+            return hashlib.sha256(Path(inspect.getsourcefile(self.function())).read_bytes()).hexdigest()[:16]
+        except (TypeError, OSError):
+            return "unknown"
 
 
 # ----------------------------------------------------------------------------- curve datasets
@@ -348,11 +437,11 @@ class FromFileConfig(DatasetConfig):
 
 
 DATASETS: dict[str, type[DatasetConfig]] = {c.name: c for c in (
-    DysonConfig, DysonMultiConfig, MatrixIDEConfig, MatrixIDEMultiConfig,
+    DysonConfig, DysonMultiConfig, MatrixIDEConfig, MatrixIDEMultiConfig, CustomConfig,
     LotkaVolterraConfig, LorenzConfig, SpiralsConfig, FromFileConfig)}
 
 # One-trajectory IDE datasets: what `extrapolate dataset.<key>=...` can change.
-SINGLE_IDE = (DysonConfig, MatrixIDEConfig)
+SINGLE_IDE = (DysonConfig, MatrixIDEConfig, CustomConfig)
 GRID_KEYS = ("name", "t_final", "dt")
 
 
@@ -364,7 +453,7 @@ def from_run_schema():
     """`dataset=from_run` (extrapolate only): the training run's dataset with some keys changed.
 
     Its keys are every parameter of the one-trajectory IDE datasets (None = keep), derived from
-    their schemas, plus `path`/`t_final` for unseen curves.
+    their schemas, plus `path`/`t_final` for unseen curves and `train_curves` (the curves trained on).
     """
     keys: dict[str, Any] = {}
     for schema in SINGLE_IDE:
@@ -374,7 +463,9 @@ def from_run_schema():
     specs = [(k, f"{t} | None" if isinstance(t, str) else t | None, field(default=None)) for k, t in keys.items()]
     specs += [("name", str, field(default="from_run")),
               ("path", "str | None", field(default=None)),  # unseen curves for curve models (.npy or dataset.npz)
-              ("t_final", float, field(default=1.0))]  # time span for curve arrays that store no `t`
+              ("t_final", float, field(default=1.0)),  # time span for curve arrays that store no `t`
+              ("train_curves", bool, field(default=False))]  # score the training curves, not the held-out ones
+
     def check(self):  # the parameters are checked by the training dataset's schema once applied to it
         require(self.path is None or self.path.strip() != "", "dataset.path", "must name a file, got an empty string")
         require(self.t_final > 0, "dataset.t_final", f"must be > 0, got {self.t_final}")
@@ -389,6 +480,8 @@ def load_or_generate(dataset: DatasetConfig, solver: SolverSpec, cache_dir) -> t
     if isinstance(dataset, FromFileConfig):
         return dataset.generate(), str(Path(dataset.path).expanduser().resolve())
     described = {**dataset.plain(), "solver": solver.describe()}
+    if isinstance(dataset, CustomConfig):
+        described["source_sha256"] = dataset.source_hash()
     data, path = cached(described, lambda: dataset.generate(solver), cache_dir)
     return data, str(path.resolve())
 

@@ -1,5 +1,9 @@
 """Fast closed-loop extrapolation with a trained `LSTMOperator` and Adams-Bashforth.
 
+Both memories of the operator run here in one loop over preallocated numpy buffers: the LSTM
+(fused cell, below) and the structured LegS memory (`_LegSLoop`: the same recursion as
+`legs.LegSMemory`, in place, its step tables built in chunks).
+
 `adams_integrate` + `LearnedMemory` spend almost all of a step in framework
 overhead: for a 2x64 LSTM and one trajectory a step is ~50k multiply-adds, yet
 every step makes a dozen torch tensors and several numpy <-> torch copies. Here
@@ -16,12 +20,12 @@ the whole rollout is one loop over preallocated numpy buffers:
   arrays, the LSTM in `dtype` (float32 by default, as the trained model).
 
 It is the plain path's maths (same warm-up, same EMA, same AB coefficients), so
-results agree with it to float32 rounding. Models with the FIR path and the
-AM corrector are not handled here (`supported`); callers fall back to the plain
-path for those. For large batches (`engine="torch"`, the default from
-`TORCH_BATCH` trajectories on) the per-step work is big enough that framework
-overhead no longer matters, and the model's own nn.LSTM cell (fused elementwise
-work) beats numpy's one-op-at-a-time arrays; the glue around it is the same.
+results agree with it to float32 rounding (the LegS part runs in float64). The AM
+corrector is not handled here (`supported`); callers fall back to the plain path.
+For large batches (`engine="torch"`, the default from `TORCH_BATCH` trajectories
+on) the per-step work is big enough that framework overhead no longer matters,
+and the model's own nn.LSTM cell (fused elementwise work) beats numpy's
+one-op-at-a-time arrays; the glue around it is the same.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from threadpoolctl import threadpool_limits
 
 from ..solvers.multistep import blow_up
 from ..solvers.quadrature import adams_bashforth
+from .kernel_operator import matrix_series
+from .legs import LegS, state_columns
 from .lstm_operator import LSTMOperator, to_features
 
 # From this many trajectories on, engine="auto" steps the LSTM with torch: for the 2x64 model on one
@@ -46,7 +52,7 @@ TORCH_BATCH = 768
 def supported(model: LSTMOperator, corrector: bool = False) -> bool:
     """Whether `adams_lstm` reproduces LearnedMemory + adams_integrate for this model and stepper."""
     on_cpu = all(p.device.type == "cpu" for p in model.parameters())  # the loop reads weights as numpy
-    return getattr(model, "fir", None) is None and not corrector and on_cpu
+    return not corrector and on_cpu
 
 
 def _interleave(n: int) -> np.ndarray:
@@ -106,22 +112,20 @@ class FusedLSTM:
 def _warm_up(model: LSTMOperator, G_known: np.ndarray):
     """LSTM state (h, c: (L, B, H)) and r^2 (B,) after the known history: LearnedMemory.init's maths."""
     with torch.no_grad():
-        _, (h, c, r2, _) = model(torch.from_numpy(to_features(G_known)))
+        _, (h, c, r2) = model(torch.from_numpy(to_features(G_known)))
     return h.double().numpy(), c.double().numpy(), r2.double().numpy()
 
 
 def adams_lstm(model: LSTMOperator, F, G_known: np.ndarray, I_known: np.ndarray, dt: float, n_total: int,
                order: int = 3, *, dtype=np.float32, engine: str = "auto", progress=None,
                max_abs: float = np.inf):
-    """`adams_integrate(F, LearnedMemory(model), ...)` with AB(order), no corrector, fused.
+    """`adams_integrate(F, LearnedMemory(model, dt), ...)` with AB(order), no corrector, fused.
 
     G_known, I_known: complex (B, n0, d, m); F(G (B, d, m), t) -> (B, d, m). Returns G, I of shape
-    (B, n_total, d, m). engine: "numpy" (fused cell, best for few trajectories), "torch" (the
-    model's nn.LSTM per step, best for large batches) or "auto". Raises BlowUpError like
-    adams_integrate. Not for models with a FIR path (see `supported`).
+    (B, n_total, d, m). engine (the LSTM's): "numpy" (fused cell, best for few trajectories),
+    "torch" (the model's nn.LSTM per step, best for large batches) or "auto". Raises BlowUpError
+    like adams_integrate.
     """
-    if getattr(model, "fir", None) is not None:
-        raise ValueError("adams_lstm does not handle the FIR path; use LearnedMemory + adams_integrate")
     B, n0, d, m = G_known.shape
     if n0 < order:
         raise ValueError(f"AB{order} needs {order} known nodes, got {n0}")
@@ -144,31 +148,42 @@ def adams_lstm(model: LSTMOperator, F, G_known: np.ndarray, I_known: np.ndarray,
     coef[1::2] = dt * adams_bashforth(order)[::-1]  # row 2i+1: g of node n-order+i, lag order-1-i
     coef[-2] = 1.0  # G_{n-1}
 
-    h0, c0, r2 = _warm_up(model, G_known)
-    cell = (_numpy_cell if engine == "numpy" else _torch_cell)(model, h0, c0, B, dtype)
-    a = float(model.ema)
-    if B == 1:
-        r2 = float(r2[0])  # scalar maths is cheaper than 1-element arrays
-    # r_n and 1/r_n per trajectory (stay 1 when ema == 0); 0-d for one trajectory, as numpy
-    # broadcasts a 0-d array about twice as fast as a (1, 1) one or a Python float
-    scale = np.ones(() if B == 1 else (B, 1))
-    inv = np.ones_like(scale)
+    legs = _LegSLoop(model, G_known, dt, n_total) if model.uses_legs else None
+    lstm = model.uses_lstm
+    if lstm:
+        h0, c0, r2 = _warm_up(model, G_known)
+        cell = (_numpy_cell if engine == "numpy" else _torch_cell)(model, h0, c0, B, dtype)
+        a = float(model.ema)
+        if B == 1:
+            r2 = float(r2[0])  # scalar maths is cheaper than 1-element arrays
+        # r_n and 1/r_n per trajectory (stay 1 when ema == 0); 0-d for one trajectory, as numpy
+        # broadcasts a 0-d array about twice as fast as a (1, 1) one or a Python float
+        scale = np.ones(() if B == 1 else (B, 1))
+        inv = np.ones_like(scale)
+        y_lstm = np.empty((B, nf)) if legs is not None else None
     matmul, add, vdot = np.matmul, np.add, np.vdot
     # The numpy engine's products are tiny (one row): BLAS threads only add wake-up latency.
-    with threadpool_limits(1, user_api="blas") if engine == "numpy" else contextlib.nullcontext():
+    with threadpool_limits(1, user_api="blas") if engine == "numpy" or not lstm else contextlib.nullcontext():
         for n in range(n0, n_total):
             matmul(coef, X[2 * (n - order): 2 * n], out=X[2 * n])
             g = X3[2 * n]
-            if a > 0:  # running amplitude r_n = sqrt(EMA of mean |G_n|^2 over the 2dm features)
-                if B == 1:
-                    r2 = (1 - a) * r2 + a * float(vdot(g, g)) / nf
-                    r = math.sqrt(max(r2, 1e-300))
-                    scale[()], inv[()] = r, 1.0 / r
+            if legs is not None:
+                legs.step(n, Xc[2 * n], Ic[n])
+            if lstm:
+                if a > 0:  # running amplitude r_n = sqrt(EMA of mean |G_n|^2 over the 2dm features)
+                    if B == 1:
+                        r2 = (1 - a) * r2 + a * float(vdot(g, g)) / nf
+                        r = math.sqrt(max(r2, 1e-300))
+                        scale[()], inv[()] = r, 1.0 / r
+                    else:
+                        r2 = (1 - a) * r2 + a * np.einsum("ij,ij->i", g, g) / nf
+                        np.sqrt(np.maximum(r2, 1e-300), out=scale[:, 0])
+                        np.divide(1.0, scale, out=inv)
+                if legs is None:
+                    cell(g, inv, scale, Ih[n])
                 else:
-                    r2 = (1 - a) * r2 + a * np.einsum("ij,ij->i", g, g) / nf
-                    np.sqrt(np.maximum(r2, 1e-300), out=scale[:, 0])
-                    np.divide(1.0, scale, out=inv)
-            cell(g, inv, scale, Ih[n])
+                    cell(g, inv, scale, y_lstm)
+                    add(Ih[n], y_lstm, out=Ih[n])
             add(F(Xc[2 * n], n * dt), Ic[n], out=Xc[2 * n + 1])
             if n % 256 == 0 or n == n_total - 1:  # as adams_integrate: checked in blocks
                 size = np.max(np.abs(g))
@@ -178,6 +193,115 @@ def adams_lstm(model: LSTMOperator, F, G_known: np.ndarray, I_known: np.ndarray,
                 if progress is not None:
                     progress(n + 1)
     return Xc[0::2].transpose(1, 0, 2, 3).copy(), Ic.transpose(1, 0, 2, 3).copy()
+
+
+class _LegSLoop:
+    """The LegS memory of `legs.LegSMemory`, stepped in place: `step(n, G_n, out)` writes I_n.
+
+    State m (N, C) real, C = 4 B d² (φ(G) and G of each trajectory, as complex (B, 2, d, d) viewed
+    as floats); f rows of the last four nodes in a window buffer; tables for `CHUNK` steps at a time.
+    """
+
+    CHUNK = 512
+
+    def __init__(self, model: LSTMOperator, G_known: np.ndarray, dt: float, n_total: int):
+        B, n0, d, m = G_known.shape
+        if d != m:
+            raise ValueError(f"the structured memory needs square G; got {d}x{m}")
+        if n0 < 4:
+            raise ValueError(f"the LegS memory needs >= 4 known nodes, got {n0}")
+        self.B, self.d, self.n_total = B, d, n_total
+        self.coef = model.kernel_coef
+        self.legs = LegS(model.legs_order, dt)
+        N = self.legs.N
+        f = state_columns(matrix_series(self.coef, G_known.transpose(1, 0, 2, 3)), G_known.transpose(1, 0, 2, 3))
+        self.m = self.legs.project(f)  # (N, C): node n0 - 1
+        C = f.shape[1]
+        self.fb = np.zeros((self.CHUNK + 3, C))  # f of nodes fb0 .. fb0 + CHUNK + 2
+        self.fb[:3] = f[-3:]
+        self.fb0 = n0 - 3
+        self.fc = self.fb.view(complex).reshape(len(self.fb), B, 2, d, d)
+        self.q = np.empty((N, C), dtype=complex)
+        self.S = np.zeros((N, C), dtype=complex)  # row 0 stays 0: the exclusive prefix sum
+        # numpy's cumsum along axis 0 is ~4x slower than torch's here (measured ~40 vs ~10 µs at N = 256,
+        # 16 columns); torch works on the same memory (from_numpy shares it)
+        self.qt, self.St = torch.from_numpy(self.q)[:-1], torch.from_numpy(self.S)[1:]
+        self.tmp = np.empty((N, C))
+        self.sign = self.legs.sign
+        self.sv = np.empty(N)
+        self.tab = None
+        self.phi = _phi_function(self.coef, B, d)
+        mc = self.m.view(complex).reshape(N, B, 2, d, d)
+        self.mphi, self.mG = mc[:, :, 0], mc[:, :, 1]
+        if d == 1:
+            self.prod = np.empty((N, B), dtype=complex)
+        else:
+            self.Abuf = np.empty((B, d, N, d), dtype=complex)
+            self.Bbuf = np.empty((B, N, d, d), dtype=complex)
+            self.A2, self.B2 = self.Abuf.reshape(B, d, N * d), self.Bbuf.reshape(B, N * d, d)
+
+    def step(self, n: int, G: np.ndarray, out: np.ndarray) -> None:
+        """Include node n (G (B, d, d) complex view) and write I_n into out (B, d, d)."""
+        row = n - self.fb0
+        if row >= len(self.fb):  # slide the window: keep the last three nodes
+            self.fb[:3] = self.fb[-3:]
+            self.fb0 += len(self.fb) - 3
+            row = n - self.fb0
+        self.phi(G, self.fc[row, :, 0])
+        self.fc[row, :, 1] = G
+        f4 = self.fb[row - 3: row + 1]
+        tab = self.tab
+        s = n - 1  # the step s -> s + 1 = n
+        if tab is None or s >= tab.n_lo + len(tab.last):
+            tab = self.tab = self.legs.tables(s, min(self.legs.span(s, self.CHUNK), self.n_total - 1))
+        j = s - tab.n_lo
+        m, q, S, tmp = self.m, self.q, self.S, self.tmp
+        for r in range(0 if j == 0 else tab.last[j - 1] + 1, tab.last[j] + 1):
+            np.multiply(tab.c1[r][:, None], m, out=q)
+            torch.cumsum(self.qt, dim=0, out=self.St)  # S_k = Σ_{j<k} q_j
+            S *= tab.c3[r][:, None]
+            m *= tab.a[r][:, None]
+            m += S.imag
+            np.matmul(tab.W[r], f4, out=tmp)
+            m += tmp
+        t = n * self.legs.dt
+        if self.d == 1:
+            np.multiply(self.mphi[:, :, 0, 0], self.mG[:, :, 0, 0], out=self.prod)
+            np.divide(self.sign, t, out=self.sv)
+            np.matmul(self.sv, self.prod, out=out[:, 0, 0])
+        else:
+            np.divide(self.sign, t, out=self.sv)
+            np.multiply(self.mphi.transpose(1, 2, 0, 3), self.sv[:, None], out=self.Abuf)
+            self.Bbuf[...] = self.mG.transpose(1, 0, 2, 3)
+            np.matmul(self.A2, self.B2, out=out)
+
+
+def _phi_function(coef: np.ndarray, B: int, d: int):
+    """phi(G, out): out = Σ_k coef_k G^k for G (B, d, d), cheapest per case (one trajectory: Python scalars)."""
+    cs = [complex(c) for c in coef[::-1]]  # highest degree first (Horner)
+    if B == 1 and d == 1:
+        def phi(G, out):
+            x, acc = complex(G[0, 0, 0]), 0j
+            for c in cs:
+                acc = acc * x + c
+            out[0, 0, 0] = acc
+        return phi
+    if B == 1 and d == 2:
+        # Cayley-Hamilton: G^k = α_k G + β_k 1 with α_{k+1} = τ α_k + β_k, β_{k+1} = -δ α_k (τ = tr G, δ = det G),
+        # so Σ c_k G^k = (Σ c_k α_k) G + (Σ c_k β_k) 1; Horner on the pair (α, β).
+        def phi(G, out):
+            g00, g01, g10, g11 = complex(G[0, 0, 0]), complex(G[0, 0, 1]), complex(G[0, 1, 0]), complex(G[0, 1, 1])
+            tau, det = g00 + g11, g00 * g11 - g01 * g10
+            al, be = 0j, 0j  # acc = al G + be 1
+            for c in cs:  # acc <- acc G + c
+                al, be = al * tau + be, c - al * det
+            out[0, 0, 0], out[0, 0, 1] = al * g00 + be, al * g01
+            out[0, 1, 0], out[0, 1, 1] = al * g10, al * g11 + be
+        return phi
+
+    def phi(G, out):
+        out[...] = matrix_series(coef, G)
+    return phi
 
 
 def _numpy_cell(model, h0, c0, B, dtype):

@@ -62,13 +62,39 @@ def fit_ie_model(
     device: torch.device | str | None = None,
     checkpointing: Checkpointing | None = None,
 ) -> dict:
-    """Adam on the MSE of the points after the first `context` ones; returns the history.
+    """Adam on the MSE of the points after the first `context` ones; returns the history (`fit_curves`)."""
 
-    curves: (n, n_t, dim) float, t: (n_t,). The learning rate decays from `lr`
-    to `lr_final` along a cosine (None: constant), which settles the last
-    epochs without a separate tuning pass. `on_epoch(epoch, record)` sees each
-    epoch's record {"loss", "s_per_iter", "wall_s"} (training time so
-    far, callbacks excluded); the history holds the per-epoch lists.
+    def mse_after_context(batch, t):
+        pred = model(batch[:, :context], t)
+        return torch.mean((pred[:, context:] - batch[:, context:]) ** 2), {}
+
+    return fit_curves(model, curves, t, mse_after_context, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                      lr_final=lr_final, on_epoch=on_epoch, device=device, checkpointing=checkpointing)
+
+
+def fit_curves(
+    model: torch.nn.Module,
+    curves,
+    t,
+    batch_loss: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict]],
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    lr_final: float | None,
+    on_epoch: Callable[[int, dict], None] | None = None,
+    device: torch.device | str | None = None,
+    checkpointing: Checkpointing | None = None,
+) -> dict:
+    """The curve models' training: Adam over shuffled mini-batches, `epochs` passes; returns the history.
+
+    batch_loss(batch (B, n_t, dim), t) -> (loss, {name: float}): the model's loss on a batch, and any
+    extra per-batch numbers to average into the epoch's record. curves: (n, n_t, dim) float, t: (n_t,).
+    The learning rate decays from `lr` to `lr_final` along a cosine (None: constant), which settles
+    the last epochs without a separate tuning pass. `on_epoch(epoch, record)` sees each epoch's record
+    {"loss", extras, "s_per_iter", "wall_s"} (training time so far, callbacks excluded); the history
+    holds the per-epoch lists.
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -84,18 +110,18 @@ def fit_ie_model(
     train_s = [0.0]  # excludes on_epoch, which may evaluate or plot
 
     def epoch_fn(epoch: int) -> dict:
-        tic, losses = time.perf_counter(), []
+        tic, losses, extras = time.perf_counter(), [], {}
         for idx in torch.randperm(len(y), generator=gen).split(batch_size):
-            batch = y[idx]
-            pred = model(batch[:, :context], t)
-            loss = torch.mean((pred[:, context:] - batch[:, context:]) ** 2)
+            loss, extra = batch_loss(y[idx], t)
             losses.append(optimiser_step(opt, loss, f"epoch {epoch + 1}"))
+            for key, value in extra.items():
+                extras.setdefault(key, []).append(value)
             if sched is not None:
                 sched.step()
         epoch_s = time.perf_counter() - tic
         train_s[0] += epoch_s
-        return {"loss": float(np.mean(losses)), "s_per_iter": epoch_s / len(losses),
-                "wall_s": train_s[0]}
+        return {"loss": float(np.mean(losses)), **{k: float(np.mean(v)) for k, v in extras.items()},
+                "s_per_iter": epoch_s / len(losses), "wall_s": train_s[0]}
 
     history = run_loop(model, opt, sched, gen, epochs, epoch_fn, on_epoch, checkpointing)
     history["wall_s"] = history["wall_s"][-1] if history.get("wall_s") else 0.0

@@ -72,6 +72,26 @@ def optimiser_step(opt: torch.optim.Optimizer, loss: torch.Tensor, where: str, c
     return value
 
 
+def closure_step(opt: torch.optim.Optimizer, loss_fn: Callable[[], torch.Tensor], where: str,
+                 scale: float = 1.0) -> None:
+    """One step of an optimiser that evaluates the loss itself (L-BFGS: a closure), on `scale` × the
+    loss, refusing a non-finite loss or gradient as `optimiser_step` does."""
+
+    def closure():
+        opt.zero_grad()
+        loss = loss_fn()
+        if not torch.isfinite(loss):
+            raise NonFiniteError(f"training stopped: the loss is {loss.item()} at {where}")
+        loss = scale * loss
+        loss.backward()
+        grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+        if not all(torch.isfinite(g).all() for g in grads):
+            raise NonFiniteError(f"training stopped: non-finite gradients at {where}")
+        return loss
+
+    opt.step(closure)
+
+
 def _save(path: Path, state: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save(state, tmp)

@@ -77,3 +77,28 @@ def mae_per_time(pred, true) -> np.ndarray:
     """Mean absolute error at each time point, averaged over curves and coordinates: (n_t,)."""
     pred, true = _as_curves(pred, true)
     return np.abs(pred - true).mean(axis=(0, 2))
+
+
+def valid_prediction_time(pred, true, t, threshold: float = 0.4, lyapunov_exponent: float = 0.906) -> np.ndarray:
+    """Valid prediction time of each curve in Lyapunov times: (n_curves,).
+
+    The normalised error e(t) = ‖pred(t) − true(t)‖ / sqrt(mean_t ‖true(t)‖²)
+    (norms over the coordinates, the mean over the given times of that curve)
+    is compared with `threshold` node by node. The valid time is t_j − t[0]
+    for the first node j where e exceeds it (or is not finite: a blown-up
+    prediction), times `lyapunov_exponent` (λ_max; 0.906 for Lorenz-63 at
+    σ = 10, ρ = 28, β = 8/3). So 0 means already wrong at the first predicted
+    node, and a curve that never exceeds the threshold scores the whole span
+    (t[-1] − t[0]) λ: a lower bound, as the grid ends before the prediction
+    fails. t: (n_t,) the predicted times, pred and true only those nodes.
+    """
+    pred, true = _as_curves(pred, true)
+    t = np.asarray(t, dtype=float)
+    if t.shape != (pred.shape[1],):
+        raise ValueError(f"t has shape {t.shape}, expected ({pred.shape[1]},)")
+    scale = np.sqrt(np.mean(np.sum(true**2, axis=-1), axis=1, keepdims=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        error = np.linalg.norm(pred - true, axis=-1) / scale
+    failed = ~(error <= threshold)  # NaN counts as failed
+    first = np.where(failed.any(axis=1), np.argmax(failed, axis=1), len(t) - 1)
+    return (t[first] - t[0]) * lyapunov_exponent

@@ -130,3 +130,46 @@ def plot_attention(maps, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def plot_kernels(kernels: dict, t_known: float, path: Path, title: str = "", entry=(0, 0)) -> Path:
+    """A learned kernel against the true one on the G the reference visits: one entry of K over t
+    (real and imaginary parts), and the relative error of the whole matrix on a log axis."""
+    t, true, learned = kernels["t"], kernels["true"], kernels["learned"]
+    i, j = entry
+    fig, axes = plt.subplots(3, 1, figsize=(9, 8), sharex=True)
+    for ax, part, name in ((axes[0], np.real, "Re"), (axes[1], np.imag, "Im")):
+        ax.plot(t, part(true[:, i, j]), "k", lw=1.2, label="true K(G(t))")
+        ax.plot(t, part(learned[:, i, j]), "r--", lw=1.0, label="learned K_θ(G(t))")
+        ax.axvspan(t[0], t_known, color="0.85", label="training window")
+        ax.set_ylabel(f"{name} K$_{{{i}{j}}}$")
+    axes[0].legend(loc="upper right", fontsize=8)
+    err = np.abs(learned - true).reshape(len(t), -1).max(axis=1)
+    size = np.abs(true).reshape(len(t), -1).max(axis=1)
+    axes[2].semilogy(t, np.maximum(err / np.where(size > 0, size, 1.0), 1e-17), "b", lw=1)
+    axes[2].axvspan(t[0], t_known, color="0.85")
+    axes[2].set_ylabel("max |K_θ − K| / max |K|")
+    axes[2].set_xlabel("t (G along the reference solution)")
+    axes[0].set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_r2_distribution(per_curve: dict, path: Path, measure: str = "r2") -> Path:
+    """One row of points per model/test: each curve's score (paper 2's figure 7), with the mean marked."""
+    labels = list(per_curve)
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(labels) + 1.5))
+    rng = np.random.default_rng(0)
+    for row, label in enumerate(labels):
+        values = np.asarray(per_curve[label])
+        ax.plot(values, row + 0.15 * rng.uniform(-1, 1, len(values)), ".", ms=3, alpha=0.6)
+        ax.plot([values.mean()] * 2, [row - 0.3, row + 0.3], "k", lw=2)
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_xlabel(f"{measure} per curve (bar: mean)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

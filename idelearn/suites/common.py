@@ -78,6 +78,12 @@ class TrainRun:
     def command(self) -> str:
         return " ".join(["idelearn train", *self.overrides])
 
+    @property
+    def budget(self) -> str:
+        """How long it trains, in its unit: "1000 steps", "100 epochs", "one fit"."""
+        n, unit = self.model.budget()
+        return "one fit" if unit == "fit" else f"{n} {unit}s"
+
     def train(self, log=None) -> pipeline.Trained:
         try:
             return pipeline.train(self.model, self.dataset, self.solver.spec(), self.trainer, log=log)
@@ -114,6 +120,8 @@ class ExtrapolateRun:
     overrides: list[str]
     t_final: float | None
     context: int | None
+    start: int
+    from_initial: bool
     dataset: Any
     solver: Any
 
@@ -123,7 +131,7 @@ class ExtrapolateRun:
 
     def predict(self, trained: pipeline.Trained) -> pipeline.Prediction:
         return pipeline.extrapolate(trained.model, trained.checkpoint["dataset"], self.dataset, self.t_final,
-                                    self.context, self.solver)
+                                    self.context, self.solver, self.start, self.from_initial)
 
 
 def extrapolate_run(suite: SuiteConfig, overrides: list[str], source: str = "suite") -> ExtrapolateRun:
@@ -134,4 +142,4 @@ def extrapolate_run(suite: SuiteConfig, overrides: list[str], source: str = "sui
         run = to_object(cfg)  # the top-level keys (t_final, context) are checked too
     except UserError as exc:
         raise UserError(f"{sources}: {exc}") from None
-    return ExtrapolateRun(full, run.t_final, run.context, run.dataset, run.solver)
+    return ExtrapolateRun(full, run.t_final, run.context, run.start, run.from_initial, run.dataset, run.solver)

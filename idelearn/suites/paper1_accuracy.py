@@ -74,7 +74,6 @@ def run(cfg: Paper1AccuracySuite, report, log) -> None:
                for j, t in enumerate(case.tests)]) for k, (i, case) in enumerate(selected)]
     for k, case, run_, tests in plans:
         model_name = run_.model.name
-        budget, unit = run_.model.budget()
         commands.append(f"{case.case}, {model_name}: `{run_.command}`")
         try:
             trained = run_.train(log)
@@ -84,7 +83,7 @@ def run(cfg: Paper1AccuracySuite, report, log) -> None:
         for j, (test, test_) in enumerate(zip(case.tests, tests)):
             commands.append(f"{case.case}, {model_name}, test {test.label}: `{test_.command}`")
             row = {"case": case.case, "model": model_name, "test": test.label, "target": test.target,
-                   "compare": case.compare, "budget": f"{budget} {unit}s", "train_s": trained.wall_s,
+                   "compare": case.compare, "budget": run_.budget, "train_s": trained.wall_s,
                    "n_train_traj": len(trained.checkpoint["dataset"]["train_indices"]),
                    "train_command": run_.command, "extrapolate_command": test_.command}
             try:

@@ -14,6 +14,7 @@ import time
 import matplotlib
 
 matplotlib.use("Agg")
+import dataclasses  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -21,14 +22,13 @@ import numpy as np  # noqa: E402
 from omegaconf import MISSING  # noqa: E402
 
 from .. import pipeline  # noqa: E402
-from ..config import MAX_NODES, require  # noqa: E402
+from ..config import MAX_NODES, compose, require, to_object  # noqa: E402
 from ..data.datasets import dataset_config  # noqa: E402
-from ..equations.dyson import dyson_exact, dyson_problem  # noqa: E402
+from ..data.ide_datasets import SolverSpec  # noqa: E402
+from ..equations.dyson import dyson_exact  # noqa: E402
 from ..errors import UserError  # noqa: E402
-from ..models.fast_lstm import adams_lstm  # noqa: E402
-from ..models.lstm_operator import LSTMOperator  # noqa: E402
 from ..solvers import solve_ide  # noqa: E402
-from .common import SuiteConfig, train_run  # noqa: E402
+from .common import SuiteConfig, TrainRun, train_run  # noqa: E402
 
 PAPER = {20: (0.8684, 60.3825), 40: (1.5028, 166.0921), 80: (2.5220, 475.0468), 160: (4.7412, 1602.8664)}
 
@@ -36,15 +36,16 @@ PAPER = {20: (0.8684, 60.3825), 40: (1.5028, 166.0921), 80: (2.5220, 475.0468), 
 @dataclass
 class Paper1TimingSuite(SuiteConfig):
     name: str = "paper1_timing"
-    train: list[str] = MISSING  # the lstm_operator run to time (its speed, not its accuracy, is measured)
-    run: str | None = MISSING  # an lstm_operator train run to time instead
+    train: list[str] = MISSING  # the learned IDE model to time, on scalar dyson data
+    run: str | None = MISSING  # a train run of such a model to time instead
     horizons: list[float] = MISSING
     fe_max_horizon: float = MISSING  # the O(n²) FE + Simpson baseline runs up to this T
     coarse_steps: list[float] = MISSING  # candidate dt of the reference, largest first
     tolerance: float = MISSING  # max error the coarse reference must meet
     reference_order: int = MISSING
-    matrix_sizes: list[int] = MISSING
-    cost_steps: list[int] = MISSING  # the two solves the cost model is fitted on
+    scan_sizes: list[int] = MISSING  # matrix Dyson with a random Hermitian d x d H (dataset.random_H=d)
+    scan_models: dict[str, list[str]] = MISSING  # label -> train overrides, each trained per d
+    scan_t_final: float = MISSING
 
     def check(self):
         super().check()
@@ -60,11 +61,10 @@ class Paper1TimingSuite(SuiteConfig):
                 f"largest of suite.horizons; at most {MAX_NODES:.0e}")
         require(self.tolerance > 0, "suite.tolerance", f"must be > 0, got {self.tolerance}")
         require(3 <= self.reference_order <= 8, "suite.reference_order", f"must be in 3..8, got {self.reference_order}")
-        require(all(1 <= d <= 64 for d in self.matrix_sizes), "suite.matrix_sizes",
-                f"must be matrix sizes in 1..64, got {self.matrix_sizes}")
-        require(len(self.cost_steps) == 2 and len(set(self.cost_steps)) == 2 and
-                all(10 <= n <= 10**6 for n in self.cost_steps), "suite.cost_steps",
-                f"must be two different step counts in 10..1e6, got {self.cost_steps}")
+        require(all(1 <= d <= 64 for d in self.scan_sizes), "suite.scan_sizes",
+                f"must be matrix sizes in 1..64, got {self.scan_sizes}")
+        require(0 < self.scan_t_final <= MAX_NODES * min(self.coarse_steps), "suite.scan_t_final",
+                f"must be in (0, {MAX_NODES:.0e} x min(suite.coarse_steps)], got {self.scan_t_final}")
 
 
 def timed(fn):
@@ -74,7 +74,7 @@ def timed(fn):
 
 
 def learned_model(cfg, log):
-    """The lstm_operator to time, its Dyson problem (a DysonConfig) and where it came from.
+    """The learned model to time, its Dyson problem (a DysonConfig) and where it came from.
 
     Everything is checked (the run or the train command, the horizons) before anything is trained."""
     if cfg.run:
@@ -87,8 +87,8 @@ def learned_model(cfg, log):
     else:
         run_ = train_run(cfg, cfg.train, "suite.train")
         name, problem = run_.model.name, run_.dataset
-    if name != "lstm_operator" or problem.name != "dyson" or problem.H is not None:
-        raise UserError(f"suite.{'run' if cfg.run else 'train'}: paper1_timing times an lstm_operator on scalar "
+    if problem.name != "dyson" or problem.H is not None or problem.random_H is not None:
+        raise UserError(f"suite.{'run' if cfg.run else 'train'}: paper1_timing times a model trained on scalar "
                         f"dyson data, got {name} on {problem.name}")
     outside = [T for T in cfg.horizons if not problem.t_final < T <= MAX_NODES * problem.dt]
     if outside:
@@ -103,7 +103,7 @@ def learned_model(cfg, log):
 
 
 def coarsest_step(cfg, dyson, horizon):
-    H, p = dyson.hamiltonian(), dyson.problem()
+    H, p = dyson.hamiltonian(), dyson.ide_problem()
     for dt in cfg.coarse_steps:  # largest first
         sol = solve_ide(p.F, p.K, p.G0, horizon, dt, order=cfg.reference_order)
         if np.max(np.abs(sol.G[0] - dyson_exact(sol.t, H, dyson.c))) <= cfg.tolerance:
@@ -111,31 +111,62 @@ def coarsest_step(cfg, dyson, horizon):
     return dyson.dt
 
 
-def per_step_costs(net_config: dict, sizes, steps, lstm_steps: int = 2000) -> list[dict]:
-    """By matrix size d: µs per step of AB3 + an LSTM operator of the timed model's size (the fast path
-    `extrapolate` uses, input 2d² features), and the reference's cost split into a per-step part a and
-    a per-history-node part b, fitted from two solve times t(N) = a N + b N²/2 (Dyson, random
-    Hermitian H, order 8)."""
+def plan_scan(cfg: Paper1TimingSuite) -> dict[int, dict[str, TrainRun]]:
+    """Every training run of the size scan by d and label, built (so checked) before anything runs."""
+    return {d: {label: train_run(cfg, [*overrides, "dataset=dyson", f"dataset.random_H={d}"],
+                                 f"suite.scan_models.{label}") for label, overrides in cfg.scan_models.items()}
+            for d in cfg.scan_sizes}
+
+
+def size_scan(cfg: Paper1TimingSuite, plan: dict[int, dict[str, TrainRun]], log) -> list[dict]:
+    """By matrix size d (Dyson, random Hermitian H): the reference's time and max error to scan_t_final at
+    the training grid's dt, each learned model's (trained per d, continuing the known window), and the
+    reference at the coarsest dt that is at least as accurate as each learned model."""
     rows = []
-    rng = np.random.default_rng(0)
-    for d in sizes:
-        A = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
-        p = dyson_problem((A + A.conj().T) / (2 * d), 1.0)
-        net = LSTMOperator(**{**net_config, "n_features": 2 * d * d}).eval()
-        known = np.repeat(p.G0[:, None], 3, axis=1)
-        _, lstm_s = timed(lambda: adams_lstm(net, p.F, known, np.zeros_like(known), 0.01, 3 + lstm_steps))
-        times = [timed(lambda: solve_ide(p.F, p.K, p.G0, n * 0.01, 0.01, order=8))[1] for n in steps]
-        a, b = np.linalg.solve([[n, n * n / 2] for n in steps], times)
-        rows.append({"d": d, "lstm_us_per_step": 1e6 * lstm_s / lstm_steps, "reference_us_per_step": 1e6 * a,
-                     "memory_ns_per_node": 1e9 * b if b > 0 else None})  # None: too small to resolve
+    solver = SolverSpec(order=cfg.reference_order, memory="relaxed")
+    for d, runs in plan.items():
+        dyson = dataclasses.replace(to_object(compose("generate", ["dataset=dyson", f"dataset.random_H={d}"]).dataset),
+                                    t_final=cfg.scan_t_final)
+        H, p = dyson.hamiltonian(), dyson.ide_problem()
+
+        def reference(dt):
+            sol, seconds = timed(lambda: solve_ide(p.F, p.K, p.G0, cfg.scan_t_final, dt, order=cfg.reference_order,
+                                                   memory="relaxed"))
+            return seconds, float(np.abs(sol.G[0] - dyson_exact(sol.t, H, dyson.c)).max())
+
+        row = {"d": d}
+        row["reference_s"], row["reference_err"] = reference(dyson.dt)
+        for label, run_ in runs.items():
+            trained = run_.train(log)
+            pred = pipeline.extrapolate_ide(trained.model, trained.checkpoint["dataset"], {}, cfg.scan_t_final, solver)
+            err = float(np.abs(pred.G_pred[0] - dyson_exact(pred.t, H, dyson.c)).max())
+            row.update({f"{label}_s": pred.wall_s, f"{label}_err": err, f"{label}_train_s": trained.wall_s})
+            for dt in sorted({*cfg.coarse_steps, dyson.dt}, reverse=True):  # the cheapest reference as accurate
+                seconds, ref_err = reference(dt)
+                if ref_err <= err:
+                    row[f"{label}_matched_reference_s"], row[f"{label}_matched_dt"] = seconds, dt
+                    break
+            log.info("paper1_timing d=%d %s: %.2f s, error %.2g (reference %.2f s, error %.2g)", d, label,
+                     pred.wall_s, err, row["reference_s"], row["reference_err"])
+        rows.append(row)
     return rows
 
 
+def crossover(rows: list[dict], label: str) -> str:
+    """The smallest d where the learned model is faster than the reference at least as accurate, or none."""
+    for r in rows:
+        matched = r.get(f"{label}_matched_reference_s")
+        if matched is not None and r[f"{label}_s"] < matched:
+            return f"d = {r['d']}"
+    return "none of the sizes measured"
+
+
 def run(cfg: Paper1TimingSuite, report, log) -> None:
+    plan = plan_scan(cfg)
     model, dyson, origin = learned_model(cfg, log)
     H, c, dt, t_train = dyson.hamiltonian(), dyson.c, dyson.dt, dyson.t_final
     report.heading(f"paper1_timing: time to produce G(t) up to T (Dyson, h = {dyson.h:g}, c = {c:g})")
-    p = dyson.problem()
+    p = dyson.ide_problem()
     horizon_max = max(cfg.horizons)
     window = solve_ide(p.F, p.K, p.G0, t_train, dt, order=cfg.reference_order)
     dt_coarse = coarsest_step(cfg, dyson, horizon_max)
@@ -166,16 +197,7 @@ def run(cfg: Paper1TimingSuite, report, log) -> None:
         if len(pts) >= 2:
             x, y = np.log(np.array(pts).T)
             slopes[key] = float(np.polyfit(x, y, 1)[0])
-    costs = per_step_costs(model.net.config, cfg.matrix_sizes, cfg.cost_steps)
-    n_max = int(round(horizon_max / dt))
-    for cost in costs:  # reference ≈ a n + b n²/2; learned ≈ c_lstm n: equal at n* = 2 (c_lstm - a) / b
-        if cost["memory_ns_per_node"] is None:
-            continue
-        gap_us = max(cost["lstm_us_per_step"] - cost["reference_us_per_step"], 0.0)
-        n_star = 2 * gap_us * 1e3 / cost["memory_ns_per_node"]
-        cost["crossover_T"] = n_star * dt
-        cost[f"reference_T{horizon_max:g}_s_model"] = (cost["reference_us_per_step"] * 1e-6 * n_max
-                                                      + cost["memory_ns_per_node"] * 1e-9 * n_max**2 / 2)
+    scan = size_scan(cfg, plan, log)
 
     report.text(f"Learned operator: {origin}; it steps with AB3 from the known window t ≤ {t_train:g} "
                 f"(taken from the reference solution, as in the paper). Reference: ABM order "
@@ -204,16 +226,22 @@ def run(cfg: Paper1TimingSuite, report, log) -> None:
     fig.savefig(fig_path, dpi=110)
     plt.close(fig)
     report.figure(fig_path, "Wall time vs horizon T, log-log, with fitted slopes")
-    report.heading("Per-step costs and larger matrices", 3)
-    report.text("Measured for d x d matrices: the cost of one AB3 step with a 2x64 LSTM operator (input 2d² "
-                "features; the fused path `extrapolate` uses) and "
-                "the reference's cost fitted as a·n + b·n²/2 for n steps (a per step, b per stored history "
-                "node). The learned operator, c_lstm·n, is cheaper beyond n* = 2(c_lstm − a)/b steps, "
-                "T* = n*·dt (an untrained network of the same size: the cost does not depend on its weights):")
-    report.table(costs, ["d", "lstm_us_per_step", "reference_us_per_step", "memory_ns_per_node", "crossover_T",
-                         f"reference_T{horizon_max:g}_s_model"])
-    report.results["paper1_timing"] = {"rows": rows, "slopes": slopes, "dt_coarse": dt_coarse, "per_step": costs,
-                                       "model": origin}
+    report.heading("Larger matrices: where a learned step pays off", 3)
+    report.text(f"Matrix Dyson equation with a random Hermitian d x d H (`dataset.random_H=d`), to T = "
+                f"{cfg.scan_t_final:g}: the reference (ABM{cfg.reference_order}, relaxed FFT memory) at the "
+                "training grid's dt, and each learned model, trained per d and continuing its known window; "
+                "errors are max |G − exact| over the whole trajectory; `*_matched_reference_s` is the "
+                "reference at the coarsest dt that is at least as accurate as that model (the fair price "
+                "of the same accuracy).")
+    columns = ["d", "reference_s", "reference_err"]
+    for label in cfg.scan_models:
+        columns += [f"{label}_s", f"{label}_err", f"{label}_matched_reference_s", f"{label}_train_s"]
+    report.table(scan, columns)
+    crossovers = {label: crossover(scan, label) for label in cfg.scan_models}
+    report.text("Smallest d where the learned model is faster than the equally accurate reference — "
+                + "; ".join(f"{label}: {where}" for label, where in crossovers.items()) + ".")
+    report.results["paper1_timing"] = {"rows": rows, "slopes": slopes, "dt_coarse": dt_coarse, "sizes": scan,
+                                       "crossover": crossovers, "model": origin}
 
 
 def verdict(rows) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from hypothesis import strategies as st
+from omegaconf import OmegaConf
 
 from idelearn import cli, config
 from idelearn.data.datasets import DATASETS, from_run_schema
@@ -41,8 +42,8 @@ def schema_of(group: str, option: str):
         return from_run_schema() if option == "from_run" else DATASETS[option]
     if group == "model":
         return MODELS[option].config_class
-    if group == "suite":
-        return SUITES[option].config_class
+    if group == "suite":  # a suite's config file may run another suite (paper1_levers: paper1_accuracy)
+        return SUITES[OmegaConf.load(CONF / "suite" / f"{option}.yaml").name].config_class
     return FIXED_SCHEMAS[group]
 
 
@@ -101,20 +102,25 @@ SHRINK = {
     "hidden": "2", "width": "2", "n_samples": "2", "max_iter": "1", "d_model": "2", "n_heads": "1",
     "n_layers": "1", "dim_feedforward": "2", "delay": "2", "context": "3", "bptt_window": "0",
     "log_every": "1", "checkpoint_every": "1", "threads": "1",
+    "lbfgs_iterations": "1", "n_terms": "2", "legs_order": "4", "kernel_steps": "1", "kernel_degree": "1",
+    "latent_dim": "1", "rnn_hidden": "2",
 }
 IDE_T_FINAL, CURVE_T_FINAL = "0.2", "1.0"
 
 # Suites: their keys replaced so that an accepted run does next to nothing (and fast).
 SUITE_BASE = {
     "smoke": ["+suite.runs.paper2.models=[]", "+suite.runs.paper1_accuracy.only=[dmd]",
-              "+suite.runs.paper1_timing.run={ide_run}"],
+              "+suite.runs.paper1_timing.run={ide_run}", "suite.runs.paper1_timing.scan_sizes=[]"],
     "collect": ["suite.dir={empty}"],
-    "paper2": ["suite.models=[]"],
+    "paper2": ["suite.models=[]", "suite.cases={}"],
     "paper1_accuracy": ["suite.only=[dmd]", "suite.overrides=['dataset.t_final=0.3','solver.order=4']",
                         "suite.test_overrides=['t_final=0.6','solver.order=4']",
                         "+suite.model_overrides.dmd=['model.delay=2']"],
+    "paper1_levers": ["suite.only=[dmd]", "suite.overrides=['dataset.t_final=0.3','solver.order=4']",
+                      "suite.test_overrides=['t_final=0.6','solver.order=4']",
+                      "+suite.model_overrides.dmd=['model.delay=2']"],
     "paper1_timing": ["suite.run={ide_run}", "suite.horizons=[0.3]", "suite.fe_max_horizon=0.3",
-                      "suite.coarse_steps=[0.1]", "suite.matrix_sizes=[1]", "suite.cost_steps=[10,20]"],
+                      "suite.coarse_steps=[0.1]", "suite.scan_sizes=[]", "suite.scan_t_final=0.3"],
 }
 
 
@@ -139,6 +145,8 @@ def option_base(group: str, option: str, files: dict) -> list[str]:
     out = shrink(group, option)
     if group == "dataset" and option == "from_file":
         out.append(f"dataset.path={files['curves']}")
+    if group == "dataset" and option == "custom":  # a user's IDE: here one the package itself provides
+        out += ["dataset.problem=idelearn.equations.dyson:dyson_problem", "dataset.kwargs={H:[[1.0]],c:1.0}"]
     return out
 
 

@@ -109,8 +109,6 @@ CASES = {
         "benchmark suite=smoke +suite.runs.smoke={}", "suite.runs", 2, "unknown suites"),
     "paper1_timing horizons=[] (ValueError: max of empty)": (
         "benchmark suite=paper1_timing suite.horizons=[]", "suite.horizons", 2, "non-empty"),
-    "paper1_timing cost_steps=[20,20] (LinAlgError: singular)": (
-        "benchmark suite=paper1_timing suite.cost_steps=[20,20]", "suite.cost_steps", 2, "two different"),
     "paper1_timing coarse_steps=[0] (ValueError: dt must be > 0)": (
         "benchmark suite=paper1_timing suite.coarse_steps=[0.0]", "suite.coarse_steps", 2, "(0, max"),
     "trainer.cache_dir under /dev/null (NotADirectoryError)": (

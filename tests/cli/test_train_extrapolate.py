@@ -11,10 +11,13 @@ from idelearn.report.metrics import r2, rel_l2
 TINY = {
     "lstm_operator": ["model=lstm_operator", "dataset=dyson", "dataset.t_final=1", "model.steps=3",
                       "model.hidden_size=8", "model.num_layers=1"],
+    "kernel_operator": ["model=kernel_operator", "dataset=dyson", "dataset.t_final=1", "model.steps=5"],
     "direct_rnn": ["model=direct_rnn", "dataset=dyson", "dataset.t_final=1", "model.steps=3", "model.hidden_size=8"],
     "dmd": ["model=dmd", "dataset=dyson", "dataset.t_final=2", "model.delay=20"],
     "nie": ["model=nie", "dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.epochs=1", "model.hidden=8",
             "model.n_samples=8", "model.context=10", "model.max_iter=2"],
+    "latent_ode": ["model=latent_ode", "dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.epochs=1",
+                   "model.context=10", "model.hidden=4", "model.rnn_hidden=4"],
     "anie": ["model=anie", "dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.epochs=1", "model.d_model=8",
              "model.n_heads=2", "model.dim_feedforward=8", "model.context=10", "model.max_iter=2"],
 }
@@ -33,7 +36,7 @@ def test_train_then_extrapolate(idelearn, tmp_path, name):
     assert {"model.pt", "metrics.json", "train.log", "loss.png"} <= {p.name for p in train_dir.iterdir()}
     ckpt = torch.load(train_dir / "model.pt", weights_only=True)
     assert ckpt["model"] == name and ckpt["config"]["name"] == name and "dataset" in ckpt
-    ide = name in ("lstm_operator", "direct_rnn", "dmd")
+    ide = name in ("lstm_operator", "kernel_operator", "direct_rnn", "dmd")
     t_final = {"dmd": 3.0}.get(name, 1.5) if ide else None
     idelearn("extrapolate", f"run={train_dir}", *([f"t_final={t_final}"] if ide else []),
              f"hydra.run.dir={pred_dir}", check=True)
@@ -55,10 +58,14 @@ def test_train_then_extrapolate(idelearn, tmp_path, name):
         assert (pred_dir / "attention.png").exists()
     if name == "dmd":  # nothing to train badly: DMD continues the Dyson window t <= 2 to t = 3 (measured 8e-7)
         assert metrics["rel_l2"] < 1e-4
+    if name == "kernel_operator":  # 5 L-BFGS steps on t <= 1 learn K = -iG: measured 1.7e-4 to t = 1.5, K within 4 %
+        assert metrics["rel_l2"] < 1e-3 and metrics["kernel_rel_err_extrapolated"] < 0.1
+        assert (pred_dir / "kernel.png").exists()
 
 
 INCOMPATIBLE = {
     "lstm_operator on curves": (["model=lstm_operator", "dataset=spirals"], "lstm_operator"),
+    "kernel_operator on curves": (["model=kernel_operator", "dataset=lotka_volterra"], "kernel_operator"),
     "dmd on many trajectories": (["model=dmd", "dataset=dyson_multi"], "dmd"),
     "nie on IDE data": (["model=nie", "dataset=dyson"], "nie"),
     "anie on IDE data": (["model=anie", "dataset=matrix_ide"], "anie"),

@@ -1,4 +1,5 @@
-"""The fused LSTM rollout (fast_lstm.adams_lstm) reproduces LearnedMemory + adams_integrate."""
+"""The fused rollout (fast_lstm.adams_lstm) reproduces LearnedMemory + adams_integrate step for step,
+for each memory of the operator (LSTM, structured LegS, both)."""
 
 import numpy as np
 import pytest
@@ -13,16 +14,21 @@ from tests.configs import model_config
 DT, N0, N_TOTAL = 0.01, 40, 240
 
 
-
-
-def random_model(d, ema=0.01, hidden=16, layers=2, seed=0, **kw):
-    """A random operator with non-trivial scales, so that a wrong feature order or scale shows."""
+def random_model(d, ema=0.01, hidden=16, layers=2, seed=0, memory="lstm", legs_order=24, degree=3):
+    """A random operator with non-trivial scales and kernel, so that a wrong feature order or scale shows."""
     torch.manual_seed(seed)
     nf = 2 * d * d
-    model = LSTMOperator(nf, hidden, layers, ema=ema, **kw).eval()
+    model = LSTMOperator(nf, hidden, layers, ema=ema, memory=memory, legs_order=legs_order,
+                         kernel_degree=degree).eval()
     with torch.no_grad():
         model.x_scale.copy_(0.5 + torch.rand(nf))
         model.y_scale.copy_(0.2 * (0.5 + torch.rand(nf)))
+        if model.uses_legs:  # a damping memory (a_0 = -1, like the matrix IDE's) plus random terms
+            rng = np.random.default_rng(seed)
+            coef = 0.2 * (rng.standard_normal(degree + 1) + 1j * rng.standard_normal(degree + 1))
+            coef[0] = -1.0
+            model.set_kernel(coef)
+            model.dt.fill_(DT)
     return model
 
 
@@ -53,6 +59,21 @@ def test_fast_equals_plain(B, d, engine):
     assert rel(G, G_ref) < 1e-5 and rel(I, I_ref) < 1e-5
 
 
+@pytest.mark.parametrize("memory", ["legs", "legs_lstm"])
+@pytest.mark.parametrize("B,d", [(1, 1), (3, 1), (1, 2), (3, 2), (1, 3)])
+def test_fast_equals_plain_with_the_structured_memory(B, d, memory):
+    """Every special case of the fused LegS loop (φ by Horner on scalars, by Cayley-Hamilton for one 2x2, by
+    matrix products otherwise; the d = 1 and d > 1 readouts), over more steps than one table chunk and one
+    window of the f buffer (_LegSLoop.CHUNK), so the window slides and the tables are rebuilt."""
+    model = random_model(d, memory=memory)
+    F, Gk, Ik = problem(B, d)
+    n_total = N0 + fast_lstm._LegSLoop.CHUNK + 60
+    G_ref, I_ref = adams_integrate(F, LearnedMemory(model, DT), Gk, Ik, DT, n_total, order=3)
+    G, I = fast_lstm.adams_lstm(model, F, Gk, Ik, DT, n_total, order=3)
+    assert rel(I[:, N0:], I_ref[:, N0:]) < 1e-5 and rel(G, G_ref) < 1e-6
+    assert np.abs(I[:, N0:]).max() > 0.01  # the memory is not trivially zero
+
+
 @pytest.mark.parametrize("ema,layers,order", [(0.0, 2, 3), (0.01, 1, 2), (0.01, 3, 4)])
 def test_other_settings(ema, layers, order):
     """No running amplitude, one or three layers (the head's window then spans unused columns), AB2/AB4."""
@@ -81,12 +102,12 @@ def test_blow_up_is_reported_like_the_plain_path():
 
 
 def test_registry_uses_fast_path_and_falls_back():
-    """extrapolate: fused loop by default; the corrector and the FIR path go through adams_integrate."""
+    """extrapolate: fused loop by default; the corrector goes through adams_integrate."""
     F, Gk, Ik = problem(2, 1)
     t = np.arange(N_TOTAL) * DT
-    for corrector, fir_len in [(False, 0), (True, 0), (False, 3)]:
+    for corrector, memory in [(False, "lstm"), (True, "lstm"), (False, "legs"), (True, "legs_lstm")]:
         m = LSTMOperatorModel(model_config("lstm_operator", ab_order=3, corrector=corrector))
-        m.net = random_model(1, fir_len=fir_len)
-        assert fast_lstm.supported(m.net, corrector) == (not corrector and fir_len == 0)
+        m.net = random_model(1, memory=memory)
+        assert fast_lstm.supported(m.net, corrector) == (not corrector)
         G_ref, _ = adams_integrate(F, LearnedMemory(m.net), Gk, Ik, DT, N_TOTAL, order=3, corrector=corrector)
         assert rel(m.extrapolate(Gk, t, F=F, I_known=Ik), G_ref) < 1e-5

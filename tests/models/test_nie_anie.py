@@ -177,3 +177,27 @@ def test_anie_attention_maps_are_causal_distributions():
     for w in maps:
         assert torch.allclose(w.sum(-1), torch.ones(2, 12, dtype=torch.float64))
         assert torch.all(torch.triu(w, diagonal=1) == 0)
+
+
+# --- log space (the curve models' normalisation, in the registry) ---------------
+
+
+def test_log_space_models_log_of_positive_curves():
+    from idelearn.data.dataset import Dataset
+    from idelearn.models.registry import ANIEModel, Incompatible
+    from tests.configs import model_config
+
+    t = np.linspace(0.0, 1.0, 12)
+    G = np.exp(np.stack([-20 * t, 3 * t - 1], axis=-1))[None] * np.array([1.0, 2.0, 0.5])[:, None, None]  # (3, 12, 2)
+    data = Dataset(t=t, G=G, params=np.zeros((3, 1)), param_names=["p"])
+    config = model_config("anie", d_model=8, n_heads=2, n_layers=1, dim_feedforward=8, max_iter=2, context=4,
+                          log_space=True, epochs=1, batch_size=3)
+    model = ANIEModel(config)
+    model.fit(data, seed=0)
+    # normalised from log y: the decades-wide first coordinate has unit spread, not a spike at 1
+    np.testing.assert_allclose(model.normalise(G).std(axis=(0, 1)), 1.0)
+    np.testing.assert_allclose(model.denormalise(model.normalise(G)), G, rtol=1e-12)
+    pred = model.extrapolate(G[:, :4], t)
+    assert np.all(pred > 0) and np.array_equal(pred[:, :4], G[:, :4])
+    with pytest.raises(Incompatible, match="positive"):
+        ANIEModel(config).fit(Dataset(t=t, G=G - 1.0, params=np.zeros((3, 1)), param_names=["p"]), seed=0)

@@ -113,7 +113,7 @@ TABLES = {
         ("budget", "training", text), ("train_s", "train s", seconds), ("note", "note", text)]),
 }
 
-BLOCK = re.compile(r"(<!-- results:(\w+) -->\n)(.*?)(\n<!-- /results:\2 -->)", re.S)
+BLOCK = re.compile(r"(<!-- results:(\w+) -->\n)(.*?)(<!-- /results:\2 -->)", re.S)  # the body may be empty
 
 
 def regenerate(readme: str, results_dir: Path = RESULTS) -> str:
@@ -122,7 +122,7 @@ def regenerate(readme: str, results_dir: Path = RESULTS) -> str:
         table = TABLES[name]
         path = results_dir / f"{table.suite}.json"
         body = table.render(json.loads(path.read_text())) if path.exists() else f"(no {path.name} yet)"
-        return match.group(1) + body + match.group(4)
+        return match.group(1) + body + "\n" + match.group(4)
 
     return BLOCK.sub(replace, readme)
 

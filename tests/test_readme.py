@@ -2,11 +2,13 @@
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "benchmarks" / "readme_tables.py")
 readme_tables = importlib.util.module_from_spec(spec)
+sys.modules["readme_tables"] = readme_tables  # dataclasses look their module up there
 spec.loader.exec_module(readme_tables)
 
 

@@ -80,6 +80,9 @@ TABLES = {
     "paper1_levers": Table("paper1_levers", lambda r: r["paper1_accuracy"], [
         ("case", "lever", text), ("test", "test", text), ("rel_l2", "rel_l2", percent), ("target", "target", percent),
         ("budget", "training", text), ("train_s", "train s", seconds), ("note", "note", text)]),
+    "kernel_families": Table("kernel_families", lambda r: r["paper1_accuracy"], [
+        ("case", "family", text), ("test", "test", text), ("rel_l2", "rel_l2", percent), ("target", "target", percent),
+        ("budget", "training", text), ("train_s", "train s", seconds), ("note", "note", text)]),
     "paper1_timing": Table("paper1_timing", lambda r: r["paper1_timing"]["rows"], [
         ("T", "T", number()), ("ab3_learned_s", "AB3 + lstm_operator s", number(2)),
         ("ab3_learned_err", "its max error", number(2)), ("fe_simpson_s", "FE + Simpson s", number(2)),

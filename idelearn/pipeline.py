@@ -389,7 +389,7 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
     try:
         reference = single.generate(solver_spec)
     except PartialSolution as exc:
-        raise RunFailure(f"the reference solution {exc}; choose a smaller t_final") from None
+        raise RunFailure(f"no reference to compare with: {exc}; choose a smaller t_final") from None
     if from_initial and model.needs_window:
         raise UserError(f"from_initial: {model.name} continues a known window (it cannot start from G(0) alone)")
     n_known = int(round(t_train / single.dt)) + 1

@@ -124,10 +124,19 @@ class ExtrapolateRun:
     from_initial: bool
     dataset: Any
     solver: Any
+    sources: str = ""  # the suite keys the overrides come from
 
     @property
     def command(self) -> str:
         return " ".join(["idelearn extrapolate", *self.overrides])
+
+    def check_after(self, train: TrainRun) -> None:
+        """What `extrapolate` would refuse only once trained, refused before anything runs: an IDE
+        model's t_final must pass the end of its training window."""
+        horizon = getattr(train.dataset, "t_final", None) if hasattr(train.dataset, "dt") else None
+        if self.t_final is not None and horizon is not None and self.t_final <= horizon:
+            raise UserError(f"{self.sources}, {train.sources}: t_final={self.t_final:g} must exceed the training "
+                            f"window's dataset.t_final={horizon:g}")
 
     def predict(self, trained: pipeline.Trained) -> pipeline.Prediction:
         return pipeline.extrapolate(trained.model, trained.checkpoint["dataset"], self.dataset, self.t_final,
@@ -142,4 +151,5 @@ def extrapolate_run(suite: SuiteConfig, overrides: list[str], source: str = "sui
         run = to_object(cfg)  # the top-level keys (t_final, context) are checked too
     except UserError as exc:
         raise UserError(f"{sources}: {exc}") from None
-    return ExtrapolateRun(full, run.t_final, run.context, run.start, run.from_initial, run.dataset, run.solver)
+    return ExtrapolateRun(full, run.t_final, run.context, run.start, run.from_initial, run.dataset, run.solver,
+                          sources)

@@ -72,6 +72,9 @@ def run(cfg: Paper1AccuracySuite, report, log) -> None:
     plans = [(k, case, train_run(cfg, case.train, f"suite.cases[{i}].train"),
               [extrapolate_run(cfg, t.extrapolate, f"suite.cases[{i}].tests[{j}].extrapolate")
                for j, t in enumerate(case.tests)]) for k, (i, case) in enumerate(selected)]
+    for _, _, run_, tests in plans:
+        for test_ in tests:
+            test_.check_after(run_)
     for k, case, run_, tests in plans:
         model_name = run_.model.name
         commands.append(f"{case.case}, {model_name}: `{run_.command}`")

@@ -113,9 +113,14 @@ def coarsest_step(cfg, dyson, horizon):
 
 def plan_scan(cfg: Paper1TimingSuite) -> dict[int, dict[str, TrainRun]]:
     """Every training run of the size scan by d and label, built (so checked) before anything runs."""
-    return {d: {label: train_run(cfg, [*overrides, "dataset=dyson", f"dataset.random_H={d}"],
+    plan = {d: {label: train_run(cfg, [*overrides, "dataset=dyson", f"dataset.random_H={d}"],
                                  f"suite.scan_models.{label}") for label, overrides in cfg.scan_models.items()}
             for d in cfg.scan_sizes}
+    for runs in plan.values():
+        for run_ in runs.values():
+            require(cfg.scan_t_final > run_.dataset.t_final, "suite.scan_t_final", f"must exceed the training "
+                    f"window's dataset.t_final={run_.dataset.t_final:g} ({run_.sources}), got {cfg.scan_t_final:g}")
+    return plan
 
 
 def size_scan(cfg: Paper1TimingSuite, plan: dict[int, dict[str, TrainRun]], log) -> list[dict]:

@@ -37,13 +37,18 @@ def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
 
+def suite_name(option: str) -> str:
+    """The suite a suite config runs (paper1_levers and kernel_families run paper1_accuracy)."""
+    return OmegaConf.load(CONF / "suite" / f"{option}.yaml").name
+
+
 def schema_of(group: str, option: str):
     if group == "dataset":
         return from_run_schema() if option == "from_run" else DATASETS[option]
     if group == "model":
         return MODELS[option].config_class
-    if group == "suite":  # a suite's config file may run another suite (paper1_levers: paper1_accuracy)
-        return SUITES[OmegaConf.load(CONF / "suite" / f"{option}.yaml").name].config_class
+    if group == "suite":
+        return SUITES[suite_name(option)].config_class
     return FIXED_SCHEMAS[group]
 
 
@@ -107,7 +112,7 @@ SHRINK = {
 }
 IDE_T_FINAL, CURVE_T_FINAL = "0.2", "1.0"
 
-# Suites: their keys replaced so that an accepted run does next to nothing (and fast).
+# Suites (by the suite a config runs): their keys replaced so that an accepted run does next to nothing.
 SUITE_BASE = {
     "smoke": ["+suite.runs.paper2.models=[]", "+suite.runs.paper1_accuracy.only=[dmd]",
               "+suite.runs.paper1_timing.run={ide_run}", "suite.runs.paper1_timing.scan_sizes=[]"],
@@ -116,9 +121,6 @@ SUITE_BASE = {
     "paper1_accuracy": ["suite.only=[dmd]", "suite.overrides=['dataset.t_final=0.3','solver.order=4']",
                         "suite.test_overrides=['t_final=0.6','solver.order=4']",
                         "+suite.model_overrides.dmd=['model.delay=2']"],
-    "paper1_levers": ["suite.only=[dmd]", "suite.overrides=['dataset.t_final=0.3','solver.order=4']",
-                      "suite.test_overrides=['t_final=0.6','solver.order=4']",
-                      "+suite.model_overrides.dmd=['model.delay=2']"],
     "paper1_timing": ["suite.run={ide_run}", "suite.horizons=[0.3]", "suite.fe_max_horizon=0.3",
                       "suite.coarse_steps=[0.1]", "suite.scan_sizes=[]", "suite.scan_t_final=0.3"],
 }
@@ -141,7 +143,7 @@ def option_base(group: str, option: str, files: dict) -> list[str]:
     if group == "suite":
         out = [f"suite.cache_dir={files['cache']}"] if option != "collect" else []
         return out + [o.replace("{empty}", files["empty"]).replace("{ide_run}", files["ide_run"])
-                      for o in SUITE_BASE.get(option, [])]
+                      for o in SUITE_BASE.get(suite_name(option), [])]
     out = shrink(group, option)
     if group == "dataset" and option == "from_file":
         out.append(f"dataset.path={files['curves']}")

@@ -107,6 +107,11 @@ CASES = {
         "benchmark suite=paper1_timing suite.horizons=[[],[],-2]", "suite.horizons", 2, "must be a float"),
     "suite.runs.smoke={} (ran every shrunk suite twice, exit 0)": (
         "benchmark suite=smoke +suite.runs.smoke={}", "suite.runs", 2, "unknown suites"),
+    "a suite's test t_final inside the training window (refused only after training)": (
+        "benchmark suite=paper1_accuracy suite.only=[dmd] suite.overrides=[] suite.test_overrides=['t_final=0.6']",
+        "suite.overrides", 2, "must exceed"),
+    "suite.scan_t_final inside the training window (refused only after training)": (
+        "benchmark suite=paper1_timing suite.scan_t_final=5", "suite.scan_t_final", 2, "must exceed"),
     "paper1_timing horizons=[] (ValueError: max of empty)": (
         "benchmark suite=paper1_timing suite.horizons=[]", "suite.horizons", 2, "non-empty"),
     "paper1_timing coarse_steps=[0] (ValueError: dt must be > 0)": (

@@ -103,7 +103,7 @@ def precheck(command: str, overrides: list[str], multirun: bool = False) -> None
     from . import config
 
     plain = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
-    combo: list[str] = []
+    combo = plain  # what the error names when the sweep itself cannot be parsed
     try:
         combos = sweep_checks(plain) if multirun else [plain]
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):

@@ -106,6 +106,10 @@ class DysonConfig(IDEDatasetConfig):
         super().check()
         require(self.random_H is None or self.random_H >= 1, "dataset.random_H", f"must be >= 1, got {self.random_H}")
         require(self.random_H is None or self.H is None, "dataset.random_H", "and dataset.H exclude each other")
+        check_seed("dataset.H_seed", self.H_seed)
+        if self.random_H is not None:  # before H is drawn: a huge d would not fit in memory
+            check_size("dataset.random_H", self.n_nodes() * self.random_H**2,
+                       "dataset.random_H² x nodes of dataset.t_final / dataset.dt")
         H = self.hamiltonian()
         with np.errstate(over="ignore"):
             norm = float(np.abs(H).sum(axis=1).max())  # bounds the spectral radius; inf when it overflows

@@ -43,7 +43,7 @@ def fit_dmd(G: np.ndarray, variant: str, svd_rank: float, delay: int) -> DMDFit:
     n_t = G.shape[0]
     delay = 1 if variant == "exact" else max(1, min(delay, n_t // 2))
     snapshots = hankel(G.reshape(n_t, -1).astype(complex), delay)
-    dmd = DMD(svd_rank=svd_rank)
+    dmd = DMD(svd_rank=int(svd_rank) if svd_rank >= 1 else svd_rank)  # PyDMD reads a rank only from an int
     with warnings.catch_warnings():  # PyDMD warns about complex casts and rank truncation
         warnings.simplefilter("ignore")
         dmd.fit(snapshots)

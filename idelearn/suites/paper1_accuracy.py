@@ -55,10 +55,6 @@ class Paper1AccuracySuite(SuiteConfig):
         require(self.only is None or (self.only and not unknown), "suite.only", f"must list models "
                 f"({', '.join(MODELS)}), or be null for every case; got {self.only}")
 
-    @property
-    def run_cases(self) -> list[AccuracyCase]:
-        return [c for c in self.cases if not self.only or train_model(c) in self.only]
-
 
 def train_model(case: AccuracyCase) -> str:
     return next(o.split("=", 1)[1] for o in case.train if o.startswith("model="))
@@ -68,7 +64,7 @@ def run(cfg: Paper1AccuracySuite, report, log) -> None:
     report.heading("paper1_accuracy: extrapolation accuracy (paper 1 figures 5-8)")
     rows, commands = [], []
     # every run composed (and so checked) before any trains: bad overrides stop the suite before any result
-    selected = [(i, case) for i, case in enumerate(cfg.cases) if case in cfg.run_cases]
+    selected = [(i, case) for i, case in enumerate(cfg.cases) if not cfg.only or train_model(case) in cfg.only]
     plans = [(k, case, train_run(cfg, case.train, f"suite.cases[{i}].train"),
               [extrapolate_run(cfg, t.extrapolate, f"suite.cases[{i}].tests[{j}].extrapolate")
                for j, t in enumerate(case.tests)]) for k, (i, case) in enumerate(selected)]

@@ -100,6 +100,7 @@ CASES = {
                              ["missing.npz", "G, params", "expected t, G, params"]),
     "gen bad type in a sweep": ("generate", ["-m", "dataset.dt=0.1,abc"], ["dataset.dt", "abc"]),
     "gen bad value in a sweep": ("generate", ["-m", "dataset.h=1,2", "dataset.dt=0.1,0"], ["dataset.dt", "> 0"]),
+    "a sweep the grammar rejects": ("generate", ["-m", "dataset.h=[1,"], ["dataset.h=[1,"]),
     # ---- train
     "train unknown model": ("train", ["model=nope"], ["nope", "lstm_operator"]),
     "train steps zero": ("train", ["model.steps=0"], ["model.steps"]),

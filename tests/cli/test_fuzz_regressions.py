@@ -107,6 +107,12 @@ CASES = {
         "benchmark suite=paper1_timing suite.horizons=[[],[],-2]", "suite.horizons", 2, "must be a float"),
     "suite.runs.smoke={} (ran every shrunk suite twice, exit 0)": (
         "benchmark suite=smoke +suite.runs.smoke={}", "suite.runs", 2, "unknown suites"),
+    "dataset.random_H=1e6 (MemoryError drawing H, no key named)": (
+        "generate dataset=dyson dataset.random_H=1000000", "dataset.random_H", 2, "numbers per array"),
+    "dataset.H_seed=-1 (ValueError from numpy, no key named)": (
+        "generate dataset=dyson dataset.random_H=2 dataset.H_seed=-1", "dataset.H_seed", 2, "2**63"),
+    "suite.scan_t_final beyond the training grid's 1e8 steps (refused only after the timing)": (
+        "benchmark suite=paper1_timing suite.scan_t_final=1.5e6", "suite.scan_t_final", 2, "steps"),
     "a suite's test t_final inside the training window (refused only after training)": (
         "benchmark suite=paper1_accuracy suite.only=[dmd] suite.overrides=[] suite.test_overrides=['t_final=0.6']",
         "suite.overrides", 2, "must exceed"),

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 import os
+import types
+import typing
 from dataclasses import dataclass, fields
 from enum import Enum
 from pathlib import Path
@@ -76,9 +78,6 @@ def _check_finite(key: str, value) -> None:
 def _check_elements(key: str, value, hint) -> None:
     """The elements of a list / dict field have the declared scalar type (OmegaConf lets a nested list
     through inside an optional or nested container, e.g. `suite.horizons=[[],-2]`)."""
-    import types
-    import typing
-
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         if value is None:
@@ -152,8 +151,6 @@ class Schema:
 
 
 def _type_hints(cls) -> dict:
-    import typing
-
     try:
         return typing.get_type_hints(cls)
     except Exception:  # a hint that cannot be resolved: no element checks
@@ -161,9 +158,7 @@ def _type_hints(cls) -> dict:
 
 
 def _enum_type(cls, key: str):
-    import typing
-
-    hint = typing.get_type_hints(cls).get(key)
+    hint = _type_hints(cls).get(key)
     return hint if isinstance(hint, type) and issubclass(hint, Enum) else None
 
 

@@ -60,16 +60,31 @@ def plot_loss(history: dict, path: Path, title: str = "", unit: str = "step") ->
     return Path(path)
 
 
-def plot_extrapolation(t, G_pred, G_true, t_known: float, path: Path, title: str = "", entry=(0, 0)) -> Path:
-    """Paper-1 figures 5-8 style: true vs predicted Re/Im of one entry, training window shaded,
-    and the absolute error on a log axis."""
+def _entry_panels(t, true, approx, t_known: float, labels: tuple[str, str], symbol: str, entry):
+    """Three stacked panels sharing t: Re and Im of one matrix entry, true against approximation, the
+    training window shaded; the third panel is left to the caller."""
     i, j = entry
     fig, axes = plt.subplots(3, 1, figsize=(9, 8), sharex=True)
     for ax, part, name in ((axes[0], np.real, "Re"), (axes[1], np.imag, "Im")):
-        ax.plot(t, part(G_true[:, i, j]), "k", lw=1.2, label="reference")
-        ax.plot(t, part(G_pred[:, i, j]), "r--", lw=1.0, label="prediction")
+        ax.plot(t, part(true[:, i, j]), "k", lw=1.2, label=labels[0])
+        ax.plot(t, part(approx[:, i, j]), "r--", lw=1.0, label=labels[1])
         ax.axvspan(t[0], t_known, color="0.85", label="training window")
-        ax.set_ylabel(f"{name} G$_{{{i}{j}}}$")
+        ax.set_ylabel(f"{name} {symbol}$_{{{i}{j}}}$")
+    return fig, axes
+
+
+def _save(fig, axes, path: Path, title: str) -> Path:
+    axes[0].set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_extrapolation(t, G_pred, G_true, t_known: float, path: Path, title: str = "", entry=(0, 0)) -> Path:
+    """Paper-1 figures 5-8 style: true vs predicted Re/Im of one entry, training window shaded,
+    and the absolute error on a log axis."""
+    fig, axes = _entry_panels(t, G_true, G_pred, t_known, ("reference", "prediction"), "G", entry)
     axes[0].legend(loc="upper right")
     # the error beside the signal's own size: |G| may decay (Dyson: t^-3/2), and a curve that looks
     # right on a linear axis can be off by its whole size at late times
@@ -81,11 +96,7 @@ def plot_extrapolation(t, G_pred, G_true, t_known: float, path: Path, title: str
     axes[2].legend(loc="lower left", fontsize=8)
     axes[2].set_ylabel("magnitude")
     axes[2].set_xlabel("t")
-    axes[0].set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, axes, path, title)
 
 
 def plot_curves(t, pred, true, context: int, path: Path, title: str = "", max_curves: int = 6) -> Path:
@@ -136,13 +147,7 @@ def plot_kernels(kernels: dict, t_known: float, path: Path, title: str = "", ent
     """A learned kernel against the true one on the G the reference visits: one entry of K over t
     (real and imaginary parts), and the relative error of the whole matrix on a log axis."""
     t, true, learned = kernels["t"], kernels["true"], kernels["learned"]
-    i, j = entry
-    fig, axes = plt.subplots(3, 1, figsize=(9, 8), sharex=True)
-    for ax, part, name in ((axes[0], np.real, "Re"), (axes[1], np.imag, "Im")):
-        ax.plot(t, part(true[:, i, j]), "k", lw=1.2, label="true K(G(t))")
-        ax.plot(t, part(learned[:, i, j]), "r--", lw=1.0, label="learned K_θ(G(t))")
-        ax.axvspan(t[0], t_known, color="0.85", label="training window")
-        ax.set_ylabel(f"{name} K$_{{{i}{j}}}$")
+    fig, axes = _entry_panels(t, true, learned, t_known, ("true K(G(t))", "learned K_θ(G(t))"), "K", entry)
     axes[0].legend(loc="upper right", fontsize=8)
     err = np.abs(learned - true).reshape(len(t), -1).max(axis=1)
     size = np.abs(true).reshape(len(t), -1).max(axis=1)
@@ -150,11 +155,7 @@ def plot_kernels(kernels: dict, t_known: float, path: Path, title: str = "", ent
     axes[2].axvspan(t[0], t_known, color="0.85")
     axes[2].set_ylabel("max |K_θ − K| / max |K|")
     axes[2].set_xlabel("t (G along the reference solution)")
-    axes[0].set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, axes, path, title)
 
 
 def plot_r2_distribution(per_curve: dict, path: Path, measure: str = "r2") -> Path:

@@ -28,6 +28,12 @@ def run(cfg) -> None:
 
     log.info("extrapolated %s from %s", ckpt["model"], ckpt_path)
     metrics = {"model": ckpt["model"], "run": str(ckpt_path), **p.metrics()}
+    residual = (ckpt.get("fitted") or {}).get("memory_holdout_residual")
+    if residual is not None:
+        metrics["memory_holdout_residual"] = residual
+    warning = pipeline.memory_warning(residual)
+    if warning:
+        log.warning(warning)
     np.savez(out / "prediction.npz", t=p.t, G_pred=p.G_pred, G_true=p.G_true, params=p.params)
     write_json(out / "metrics.json", metrics)
     figure = out / "extrapolation.png"

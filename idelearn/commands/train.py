@@ -33,6 +33,9 @@ def run(cfg) -> None:
     torch.save(trained.checkpoint, out / "model.pt")
     metrics = pipeline.train_metrics(trained, model_cfg)
     write_json(out / "metrics.json", metrics)
+    warning = pipeline.memory_warning(metrics.get("memory_holdout_residual"))
+    if warning:
+        log.warning(warning)
     if metrics.get("kernel_residual", 0.0) > 1e-3:
         log.warning("the fitted kernel leaves %.2g of I unexplained: the memory may not be a matrix function of "
                     "G (e.g. the matrix IDE's elementwise cosine); expect a poor extrapolation",

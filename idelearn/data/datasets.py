@@ -28,7 +28,7 @@ from ..solvers.ide import as_batch, matrix_kernel
 from . import curve_datasets
 from .cache import cached
 from .dataset import Dataset
-from .ide_datasets import SolverSpec, solve_problem
+from .ide_datasets import SolverSpec, add_noise, solve_problem
 from .io import load_curves
 
 
@@ -55,9 +55,14 @@ class IDEDatasetConfig(DatasetConfig):
     kind: ClassVar[str] = "ide"
     t_final: float = MISSING
     dt: float = MISSING
+    noise: float = MISSING  # relative Gaussian noise added to the stored G and I (training data only)
+    noise_seed: int = MISSING
 
     def check(self):
         check_time_grid("dataset", self.t_final, self.dt)
+        require(0 <= self.noise <= 1, "dataset.noise", f"must be in [0, 1] (relative to the RMS of G), "
+                f"got {self.noise}")
+        check_seed("dataset.noise_seed", self.noise_seed)
 
     def n_nodes(self) -> int:
         return round(self.t_final / self.dt) + 1
@@ -83,7 +88,8 @@ class IDEDatasetConfig(DatasetConfig):
 
     def generate(self, solver: SolverSpec, progress=None) -> Dataset:
         params, names = self.parameters()
-        return solve_problem(self.ide_problem(), self.t_final, self.dt, solver, params, names, self.meta(), progress)
+        data = solve_problem(self.ide_problem(), self.t_final, self.dt, solver, params, names, self.meta(), progress)
+        return add_noise(data, self.noise, self.noise_seed)
 
     def single(self, params: dict) -> IDEDatasetConfig:
         """The one-trajectory dataset of a trajectory with `params` (a row of `parameters`)."""
@@ -190,7 +196,7 @@ class DysonMultiConfig(IDEDatasetConfig):
 
     def single(self, params):
         return DysonConfig(h=params["h"], H=None, H_imag=None, random_H=None, H_seed=0, c=self.c,
-                           t_final=self.t_final, dt=self.dt)
+                           t_final=self.t_final, dt=self.dt, noise=self.noise, noise_seed=self.noise_seed)
 
 
 class Cosine(Enum):
@@ -282,7 +288,8 @@ class MatrixIDEMultiConfig(MatrixIDEForm):
 
     def single(self, params):
         return MatrixIDEConfig(**{k: params[k] for k in MATRIX_IDE_PARAMS}, memory_sign=self.memory_sign,
-                               cosine=self.cosine, t_final=self.t_final, dt=self.dt)
+                               cosine=self.cosine, t_final=self.t_final, dt=self.dt, noise=self.noise,
+                               noise_seed=self.noise_seed)
 
 
 @dataclass
@@ -446,7 +453,7 @@ DATASETS: dict[str, type[DatasetConfig]] = {c.name: c for c in (
 
 # One-trajectory IDE datasets: what `extrapolate dataset.<key>=...` can change.
 SINGLE_IDE = (DysonConfig, MatrixIDEConfig, CustomConfig)
-GRID_KEYS = ("name", "t_final", "dt")
+GRID_KEYS = ("name", "t_final", "dt", "noise", "noise_seed")
 
 
 def changeable_keys(schema) -> list[str]:

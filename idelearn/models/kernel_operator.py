@@ -19,6 +19,12 @@ Two kernel families, float64 modules mapping complex G (B, d, m) [and the lag τ
   what one trajectory teaches holds in every basis, and the fit is linear least squares in a_k.
 - `MLPKernel`: an MLP on the real and imaginary parts of G/s (optionally plus τ) with a linear
   path, for kernels that are not matrix functions; it knows nothing of equivariance.
+- `LagKernel`: K(G, τ) = Σ_{k≤P} (G/s)^k Σ_j c_kj e^{−λ_j τ}, a kernel of the lag (and of G at the
+  lag point), fitted in numpy by `lag_kernels` (refined complex rates "exp", or a ridge-regularised
+  grid of real rates "grid"): relaxation, damped oscillations, power-law tails.
+`fit_candidates` fits several of them on the first part of the window, scores each on the rest
+(the hold-out tail), picks the smallest within a factor of the best (`lag_kernels.select`), and
+refits the choice on the whole window: `model.family=auto`.
 Each has a numpy twin (`numpy_kernel()`) that the solver calls once per node, with no torch call.
 A checkpoint is the family name, `config` (constructor arguments) and the state_dict:
 `KERNELS[family](**config).load_state_dict(state_dict)` rebuilds it (scales are buffers).
@@ -35,6 +41,7 @@ from torch import nn
 from ..solvers.ide import exact_memory, matrix_kernel
 from ..solvers.multistep import adams_integrate
 from ..solvers.quadrature import gregory_end_correction
+from . import lag_kernels as lk
 from .training import Checkpointing, closure_step, optimiser_step, run_loop
 
 BASES = ("power", "chebyshev")
@@ -196,7 +203,135 @@ class MLPKernel(nn.Module):
         return K
 
 
-KERNELS: dict[str, type[nn.Module]] = {k.family: k for k in (SeriesKernel, MLPKernel)}
+class LagKernel(nn.Module):
+    """K(G, τ) = Σ_{k≤degree} (G/s)^k Σ_{j<n_rates} c_kj e^{−λ_j τ} (complex λ_j, c_kj; s a buffer).
+
+    Not trained by torch: `lag_kernels` fits it (linear least squares in c, variable projection or a
+    fixed grid for λ) and `from_fit` stores the result in buffers, so the checkpoint is the usual
+    family + config + state_dict.
+    """
+
+    family = "lag"
+
+    def __init__(self, n_rates: int, degree: int):
+        super().__init__()
+        if n_rates < 1 or degree < 0:
+            raise ValueError(f"need n_rates >= 1 and degree >= 0, got {n_rates}, {degree}")
+        self.config = dict(n_rates=n_rates, degree=degree)
+        self.register_buffer("rates", torch.zeros(n_rates, 2, dtype=torch.float64))  # (Re λ, Im λ)
+        self.register_buffer("coef", torch.zeros(degree + 1, n_rates, 2, dtype=torch.float64))
+        self.register_buffer("scale", torch.ones((), dtype=torch.float64))
+
+    @classmethod
+    def from_fit(cls, fit: lk.LagFit) -> LagKernel:
+        kernel = cls(len(fit.rates), fit.degree)
+        kernel.rates.copy_(torch.view_as_real(torch.from_numpy(np.asarray(fit.rates, dtype=complex))))
+        kernel.coef.copy_(torch.view_as_real(torch.from_numpy(np.asarray(fit.coef, dtype=complex))))
+        kernel.scale.fill_(fit.scale)
+        return kernel
+
+    def lag_fit(self) -> lk.LagFit:
+        return lk.LagFit("lag", torch.view_as_complex(self.rates).numpy().copy(),
+                         torch.view_as_complex(self.coef).numpy().copy(), float(self.scale))
+
+    def set_scales(self, G: np.ndarray, t_max: float) -> None:
+        """Fitted with its scale (lag_kernels): nothing to set."""
+
+    def forward(self, G: torch.Tensor, tau: torch.Tensor | None = None) -> torch.Tensor:
+        if tau is None:
+            raise ValueError("a LagKernel takes the lag: pass tau")
+        rates, coef = torch.view_as_complex(self.rates), torch.view_as_complex(self.coef)
+        a = torch.exp(-tau.reshape(-1, 1).to(rates.dtype) * rates) @ coef.T  # (batch, degree + 1)
+        a = a.expand(len(G), -1)
+        eye = torch.eye(G.shape[-2], dtype=G.dtype, device=G.device)
+        K, X, Pk = a[:, 0, None, None] * eye, G / self.scale, None
+        for k in range(1, coef.shape[0]):
+            Pk = X if Pk is None else Pk @ X
+            K = K + a[:, k, None, None] * Pk
+        return K
+
+    def numpy_kernel(self) -> Callable[[np.ndarray, object], np.ndarray]:
+        return self.lag_fit()
+
+
+KERNELS: dict[str, type[nn.Module]] = {k.family: k for k in (SeriesKernel, MLPKernel, LagKernel)}
+
+
+# ----------------------------------------------------------------------------- choosing a kernel on a hold-out tail
+
+def streaming_values(F, G: np.ndarray, dt: float) -> np.ndarray:
+    """F(G_n, t_n) at every node of every trajectory: (n_traj, n_t, d, m)."""
+    return np.stack([np.broadcast_to(F(G[:, i], i * dt), G[:, i].shape) for i in range(G.shape[1])], axis=1)
+
+
+def windows(G: np.ndarray, I: np.ndarray | None, Fvals: np.ndarray | None, dt: float, order: int, target: str,
+            holdout: float) -> tuple[lk.Window | None, lk.Window | None, lk.Window]:
+    """(fit, score, whole) windows: fit on the first 1 − holdout of the nodes, score on the rest, refit on
+    all. holdout 0: no hold-out (the first two are None)."""
+    n_t = G.shape[1]
+    whole = lk.Window(G, dt, order, order, n_t, target, I=I, Fvals=Fvals)
+    if holdout == 0:
+        return None, None, whole
+    n_fit = int(round((1 - holdout) * (n_t - 1))) + 1
+    if n_fit < 3 * order or n_t - n_fit < order:
+        raise ValueError(f"a hold-out of {holdout:g} of {n_t} nodes leaves too few nodes to fit or to score "
+                         f"(order {order})")
+    fit = lk.Window(G, dt, order, order, n_fit, target, I=I, Fvals=Fvals)
+    score = lk.Window(G, dt, order, n_fit, n_t, target, I=I, Fvals=Fvals)
+    return fit, score, whole
+
+
+HOPELESS = 1e300  # the hold-out residual recorded when no candidate's is finite (checkpoints hold finite numbers)
+
+
+class Candidate:
+    """A kernel fitted on the fit window: its label, size (real parameters), numpy kernel, and how to
+    fit the same kind of kernel on the whole window (returns the module and its history)."""
+
+    def __init__(self, label: str, size: int, kernel, refit: Callable[[], tuple[nn.Module, dict]]):
+        self.label, self.size, self.kernel, self.refit = label, size, kernel, refit
+        self.score = np.nan
+
+
+def lag_candidates(family: str, fit: lk.Window, whole: lk.Window, *, max_rates: int, max_degree: int,
+                   n_starts: int, grid_size: int, ridges: list[float]) -> list[Candidate]:
+    """The candidates of a lag family ("exp" or "grid") for degrees 0..max_degree (0 only for non-square G)."""
+    scale = spectral_scale(whole.G) if whole.G.shape[-1] == whole.G.shape[-2] else 1.0
+    degrees = range(max_degree + 1) if whole.G.shape[-1] == whole.G.shape[-2] else [0]
+    out = []
+    for P in degrees:
+        if family == "exp":
+            for f in lk.fit_exp_path(fit, P, max_rates, scale, n_starts=n_starts):
+                def refit(f=f):
+                    final = lk.refine(whole, f.rates, f.degree, f.scale, 1.0 / whole.dt, 200)
+                    return LagKernel.from_fit(final), {"loss": [final.residual**2]}
+                out.append(Candidate(f.describe(), f.size, f, refit))
+        else:
+            rates = lk.default_grid(whole.t[-1], whole.dt, grid_size)
+            for f in lk.fit_grid_path(fit, P, rates, scale, ridges):
+                def refit(f=f):
+                    final = lk.fit_grid_path(whole, f.degree, f.rates, f.scale, [f.ridge])[0]
+                    return LagKernel.from_fit(final), {"loss": [final.residual**2]}
+                out.append(Candidate(f.describe(), f.size, f, refit))
+    return out
+
+
+def choose(candidates: list[Candidate], score_window: lk.Window | None, factor: float,
+           floor: float) -> Candidate:
+    """Score every candidate on the hold-out window (sets .score) and apply the parsimony rule."""
+    if score_window is None:
+        if len(candidates) != 1:
+            raise ValueError("choosing among several kernels needs a hold-out window")
+        return candidates[0]
+    for c in candidates:
+        with np.errstate(all="ignore"):
+            c.score = lk.score(c.kernel, score_window)
+    scores = [c.score if np.isfinite(c.score) else np.inf for c in candidates]
+    if not np.isfinite(scores).any():  # every candidate blew up on the tail: keep the smallest, flagged
+        worst = min(candidates, key=lambda c: c.size)
+        worst.score = HOPELESS
+        return worst
+    return candidates[lk.select(scores, [c.size for c in candidates], factor, floor)]
 
 
 def _fft_length(n: int) -> int:

@@ -12,7 +12,7 @@ from omegaconf import MISSING
 
 from idelearn import config
 from idelearn.data.datasets import DATASETS
-from idelearn.models import anie, direct_rnn, ie_common, kernel_operator, latent_ode, lstm_operator, nie
+from idelearn.models import anie, direct_rnn, ie_common, kernel_operator, lag_kernels, latent_ode, lstm_operator, nie
 from idelearn.models.registry import MODELS
 from idelearn.suites import SUITES
 from idelearn.suites.common import train_run
@@ -74,7 +74,9 @@ def test_every_registered_name_has_its_yaml():
 CONFIG_DRIVEN = {
     "lstm_operator": [lstm_operator.LSTMOperator, lstm_operator.fit_lstm_operator],
     "direct_rnn": [direct_rnn.DirectRNN, direct_rnn.fit_direct_rnn],
-    "kernel_operator": [kernel_operator.SeriesKernel, kernel_operator.MLPKernel, kernel_operator.fit_kernel_operator],
+    "kernel_operator": [kernel_operator.SeriesKernel, kernel_operator.MLPKernel, kernel_operator.fit_kernel_operator,
+                        kernel_operator.lag_candidates, kernel_operator.choose, lag_kernels.fit_exp_path,
+                        lag_kernels.fit_grid_path],
     "nie": [nie.NIE, ie_common.fit_ie_model],
     "anie": [anie.ANIE, ie_common.fit_ie_model],
     "latent_ode": [latent_ode.LatentODE, latent_ode.fit_latent_ode],

@@ -41,6 +41,8 @@ from torch import nn
 from ..solvers.ide import exact_memory, matrix_kernel
 from ..solvers.multistep import adams_integrate
 from ..solvers.quadrature import gregory_end_correction
+from ..solvers.recurrence import ExponentialRecurrenceMemory
+from ..solvers.startup import collocation_start
 from . import lag_kernels as lk
 from .training import Checkpointing, closure_step, optimiser_step, run_loop
 
@@ -530,3 +532,23 @@ def _own_memory(K, G_known: np.ndarray, dt: float, order: int) -> np.ndarray:
     I = np.zeros_like(G_known)
     I[:, order:] = GregoryConvolution(torch.from_numpy(G_known), dt, order)(torch.from_numpy(A)).numpy()
     return I
+
+
+def continue_with_recurrence(F, kernel: LagKernel, G_known: np.ndarray, I_known: np.ndarray | None, dt: float,
+                             n_total: int, *, order: int, corrector: bool,
+                             max_abs: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """`continue_with_kernel` for a pure lag kernel (degree 0), its memory by the exact exponential
+    recurrence (solvers/recurrence.py: O(J) per step, no history). Fewer than `order` known nodes: the
+    reference's collocation start-up from G(0) first."""
+    fit = kernel.lag_fit()
+    if fit.degree != 0:
+        raise ValueError(f"the recurrence needs a pure lag kernel (degree 0), got degree {fit.degree}")
+    G_known = np.asarray(G_known, dtype=complex)
+    K = matrix_kernel(fit, G_known[:, 0].shape)
+    if G_known.shape[1] < order:
+        G_known, I_known = collocation_start(F, K, G_known[:, 0], dt, order)
+    elif I_known is None:
+        I_known = _own_memory(K, G_known, dt, order)
+    memory = ExponentialRecurrenceMemory(fit.rates, fit.coef[0], dt, order)
+    return adams_integrate(F, memory, G_known, np.asarray(I_known, dtype=complex), dt, n_total, order=order,
+                           corrector=corrector, max_abs=max_abs)

@@ -321,6 +321,7 @@ class KernelOperatorConfig(ModelConfig):
     parsimony: float = MISSING  # auto: the smallest candidate scoring within this factor of the best...
     exact_score: float = MISSING  # ...or under this hold-out residual
     fit_on: FitTarget = MISSING
+    recurrence: bool = MISSING  # a pure lag kernel (degree 0) extrapolates by the exact exponential recurrence
 
     def check(self):
         super().check()
@@ -454,6 +455,10 @@ class KernelOperatorModel(Model):
         if F is None or solver is None:
             raise ValueError("kernel_operator extrapolation needs the streaming term F and the solver settings")
         dt, K = float(t[1] - t[0]), self.learned_kernel()
+        if self.config.recurrence and self.net.family == "lag" and self.net.config["degree"] == 0:
+            G, _ = kernel_mod.continue_with_recurrence(F, self.net, G_known, I_known, dt, len(t), order=solver.order,
+                                                       corrector=solver.corrector, max_abs=solver.max_abs)
+            return G
         if G_known.shape[1] < solver.order:  # G(0) alone: solve from t = 0 with K_θ
             from ..solvers import solve_ide
 

@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 # The main job: learn the Dyson memory integral on t <= 10, extrapolate to t = 40 (rel_l2 + figure path printed).
 demo: setup
-	$(BIN)/idelearn train model=lstm_operator
+	$(BIN)/idelearn train model=memory_operator
 	$(BIN)/idelearn extrapolate t_final=40
 
 test: setup

@@ -200,7 +200,7 @@ class Cosine(Enum):
 
 @dataclass
 class MatrixIDEForm(IDEDatasetConfig):
-    """The 2x2 matrix IDE's form: the memory term's sign and which cosine (DESIGN.md §4)."""
+    """The 2x2 matrix IDE's form: the memory term's sign and which cosine (docs/design.md)."""
 
     memory_sign: float = MISSING
     cosine: Cosine = MISSING
@@ -212,7 +212,7 @@ class MatrixIDEForm(IDEDatasetConfig):
 
     def meta(self):
         return {"equation": "matrix_ide", "parameters": {"memory_sign": self.memory_sign, "cosine": self.cosine.value},
-                "note": "memory_sign=-1 with the matrix cosine is the bounded form (DESIGN.md §4); +1 is as printed"}
+                "note": "memory_sign=-1 with the matrix cosine is the bounded form (docs/design.md); +1 is as printed"}
 
     def problem_for(self, table: np.ndarray) -> IDEProblem:
         return matrix_ide_problem(*np.atleast_2d(table).T, memory_sign=self.memory_sign, cosine=self.cosine.value)

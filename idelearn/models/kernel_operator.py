@@ -8,7 +8,7 @@ Here K is replaced by a learnable K_θ, that sum is done for every node of every
 once (`GregoryConvolution`: FFT along time plus the p end corrections), and θ is fitted so that
 it matches the data's I (`fit_kernel_operator`). Extrapolation then runs the reference stepper
 itself with K_θ in the Gregory memory (`continue_with_kernel`, or `solve_ide(F, K_θ, ...)` from
-t = 0): causality, the whole past and the G_j factor stay exact, only K is learned. DESIGN.md §4
+t = 0): causality, the whole past and the G_j factor stay exact, only K is learned. docs/design.md
 says why that structure is what lets a learned memory extrapolate, and why the fit must be
 accurate (a relative kernel error of 1e-3 gives ~4 % solution error on the matrix IDE to t = 120).
 

@@ -1,9 +1,15 @@
+import os
 import subprocess
 
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 
 from idelearn import cli
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs one worker per core: one thread each
+    torch.set_num_threads(1)
+    threadpool_limits(1)
 
 
 @pytest.fixture

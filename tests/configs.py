@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import torch
+
 from idelearn.config import compose, to_object
 from idelearn.models.base import Incompatible
 from idelearn.models.registry import MODELS
@@ -29,3 +31,11 @@ def models_for(kind: str) -> list[str]:
         return True
 
     return [name for name, model in MODELS.items() if accepts(model)]
+
+
+def round_trip(wrapper_cls, net, path):
+    """Save a net the way `train` does (the estimator's checkpoint) and rebuild it from the file alone."""
+    wrapper = wrapper_cls(model_config(wrapper_cls.name))
+    wrapper.net = net
+    torch.save(wrapper.checkpoint(), path)
+    return wrapper_cls.restore(torch.load(path, weights_only=True)).net

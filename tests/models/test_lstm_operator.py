@@ -4,12 +4,12 @@ whole-sequence forward, trains on windows (truncated BPTT), and round-trips thro
 import numpy as np
 import pytest
 import torch
-from scipy.special import jv
 
 from idelearn.models.features import to_features
 from idelearn.models.lstm_operator import LearnedMemory, LSTMOperator, LSTMOperatorModel, fit_lstm_operator
 from idelearn.report.metrics import rel_l2
-from tests.configs import model_config
+from tests.analytic import dyson_memory
+from tests.configs import round_trip
 
 
 def net(n_features, **settings):
@@ -23,24 +23,11 @@ def fit(model, G, I, **settings):
     return fit_lstm_operator(model, G, I, **{**base, **settings})
 
 
-def round_trip(wrapper_cls, net, path):
-    """Save a net the way `train` does (registry checkpoint) and rebuild it from the file alone."""
-    wrapper = wrapper_cls(model_config(wrapper_cls.name))
-    wrapper.net = net
-    torch.save(wrapper.checkpoint(), path)
-    return wrapper_cls.restore(torch.load(path, weights_only=True)).net
-
-
 H, DT = -1.0, 0.01
 
 
 def dyson(t, h=H, c=1.0):
-    """Exact G and I = dG/dt + i h G of i dG/dt = h G + c^2 (G*G)(t), G(0) = -i; (1, n_t, 1, 1)."""
-    x = 2 * c * np.maximum(t, 1e-300)
-    j = np.where(t > 0, jv(1, x) / (c * np.maximum(t, 1e-300)), 1.0)
-    dj = np.where(t > 0, -2 * jv(2, x) / np.maximum(t, 1e-300), 0.0)
-    ph = np.exp(-1j * h * t)
-    return (-1j * ph * j).reshape(1, -1, 1, 1), (-1j * ph * dj).reshape(1, -1, 1, 1)
+    return dyson_memory(t, h, c)
 
 
 def ab3(memory, G_known, I_known, n_steps, h=H, dt=DT):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from scipy.special import jv, roots_legendre
+from scipy.special import roots_legendre
 
 from idelearn.equations.dyson import dyson_problem
 from idelearn.equations.matrix_ide import matrix_ide_problem
@@ -15,31 +15,19 @@ from idelearn.models.memory_operator import MemoryOperatorModel, StructuredMemor
 from idelearn.report.metrics import rel_l2
 from idelearn.solvers import solve_ide
 from idelearn.solvers.multistep import adams_integrate
-from tests.configs import model_config
+from tests.analytic import dyson_memory
+from tests.configs import model_config, round_trip
 
 
 def fit(model, G, I):
     return fit_memory_operator(model, G, I, dt=DT, order=8, kernel_steps=25, seed=0, val_fraction=0.0)
 
 
-def round_trip(wrapper_cls, net, path):
-    """Save a net the way `train` does (registry checkpoint) and rebuild it from the file alone."""
-    wrapper = wrapper_cls(model_config(wrapper_cls.name))
-    wrapper.net = net
-    torch.save(wrapper.checkpoint(), path)
-    return wrapper_cls.restore(torch.load(path, weights_only=True)).net
-
-
 H, DT = -1.0, 0.01
 
 
 def dyson(t, h=H, c=1.0):
-    """Exact G and I = dG/dt + i h G of i dG/dt = h G + c^2 (G*G)(t), G(0) = -i; (1, n_t, 1, 1)."""
-    x = 2 * c * np.maximum(t, 1e-300)
-    j = np.where(t > 0, jv(1, x) / (c * np.maximum(t, 1e-300)), 1.0)
-    dj = np.where(t > 0, -2 * jv(2, x) / np.maximum(t, 1e-300), 0.0)
-    ph = np.exp(-1j * h * t)
-    return (-1j * ph * j).reshape(1, -1, 1, 1), (-1j * ph * dj).reshape(1, -1, 1, 1)
+    return dyson_memory(t, h, c)
 
 
 def exact_projection(f, t, N, q=2000):

@@ -11,7 +11,9 @@ methods interleaved; BLAS on one thread. "difference": max |G_recurrence − G_g
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -55,8 +57,12 @@ def main() -> None:
         rows.append(row)
         print(row)
     path = Path(__file__).resolve().parent / "results" / "recurrence_speed.json"
-    path.write_text(json.dumps({"command": "python benchmarks/recurrence_speed.py", "machine": platform.processor()
-                                or platform.machine(), "dt": DT, "order": ORDER, "rows": rows}, indent=2) + "\n")
+    results = {"run": {"suite": "recurrence_speed", "command": "python benchmarks/recurrence_speed.py",
+                       "date": datetime.date.today().isoformat()},
+               "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                           "numpy": np.__version__},
+               "dt": DT, "order": ORDER, "rows": rows}
+    path.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,7 @@ from idelearn.data.dataset import Dataset
 from idelearn.data.ide_datasets import add_noise
 from idelearn.equations import lag_memories
 from idelearn.models import lag_kernels as lk
-from idelearn.models.kernel_operator import LagKernel, streaming_values
-from idelearn.models.registry import KernelOperatorConfig, KernelOperatorModel
+from idelearn.models.kernel_operator import KernelOperatorConfig, KernelOperatorModel, LagKernel, streaming_values
 from idelearn.pipeline import MEMORY_WARNING_THRESHOLD
 from idelearn.solvers import solve_ide
 

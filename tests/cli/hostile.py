@@ -159,6 +159,8 @@ def base_overrides(key: Key, files: dict) -> list[str]:
         out += [f"model={model}", *option_base("model", model, files), f"dataset={dataset}",
                 *option_base("dataset", dataset, files), *shrink("trainer", "default"),
                 f"trainer.cache_dir={files['cache']}"]
+        if f"dataset={dataset}" in MODELS[model].tiny_data:  # the sizes its tiny run needs (anie: n_t > context)
+            out += [o for o in MODELS[model].tiny_data if o.startswith("dataset.")]
     elif c == "generate":
         dataset = key.option if key.group == "dataset" else "dyson"
         out += [f"dataset={dataset}", *option_base("dataset", dataset, files)]

@@ -282,8 +282,8 @@ def windows(G: np.ndarray, I: np.ndarray | None, Fvals: np.ndarray | None, dt: f
         return None, None, whole
     n_fit = int(round((1 - holdout) * (n_t - 1))) + 1
     if n_fit < 3 * order or n_t - n_fit < order:
-        raise ValueError(f"a hold-out of {holdout:g} of {n_t} nodes leaves too few nodes to fit or to score "
-                         f"(order {order})")
+        raise ValueError(f"model.holdout={holdout:g} of the {n_t} nodes of dataset.t_final / dataset.dt leaves too "
+                         f"few to fit or to score (order {order}); lower model.holdout or lengthen the window")
     fit = lk.Window(G, dt, order, order, n_fit, target, I=I, Fvals=Fvals)
     score = lk.Window(G, dt, order, n_fit, n_t, target, I=I, Fvals=Fvals)
     return fit, score, whole

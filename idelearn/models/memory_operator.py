@@ -24,8 +24,16 @@ from omegaconf import MISSING
 from ..schema import MAX_ITERATIONS, require
 from ..solvers.multistep import adams_integrate
 from . import fused_stepper
-from .base import IDE_DATA, MAX_WIDTH, Model, ModelConfig, data_order, needs_ide
-from .kernel_operator import SeriesKernel, fit_kernel_operator, memory_along, power_coefficients, relative_residual
+from . import lag_kernels as lk
+from .base import IDE_DATA, MAX_WIDTH, Incompatible, Model, ModelConfig, data_order, needs_ide
+from .kernel_operator import (
+    HOPELESS,
+    SeriesKernel,
+    fit_kernel_operator,
+    memory_along,
+    power_coefficients,
+    relative_residual,
+)
 from .legs import LegSMemory
 from .training import split_trajectories
 
@@ -67,12 +75,14 @@ class StructuredMemory(torch.nn.Module):
 
 
 def fit_memory_operator(net: StructuredMemory, G: np.ndarray, I: np.ndarray, *, dt: float, order: int,
-                        kernel_steps: int, seed: int, val_fraction: float,
+                        kernel_steps: int, seed: int, val_fraction: float, holdout: float,
                         on_epoch: Callable[[int, dict], None] | None = None) -> dict:
     """Fit φ's coefficients (in place) on G, I: complex (n_traj, n_t, d, d) on a grid of step `dt`.
 
     History: "kernel_residual" (the relative residual of I on the training data, also the "loss")
-    and, with a `val_fraction` of the trajectories held out, "val_loss" (the same on them).
+    and, with a `val_fraction` of the trajectories held out, "val_loss" (the same on them). With
+    `holdout` > 0, "memory_holdout_residual": φ fitted again on the first 1 − holdout of the nodes,
+    its relative residual of I on the rest (kernel_operator's check that the memory has this form).
     """
     if G.shape[-1] != G.shape[-2]:
         raise ValueError(f"the structured memory needs square G (φ is a matrix function of G); got "
@@ -93,6 +103,16 @@ def fit_memory_operator(net: StructuredMemory, G: np.ndarray, I: np.ndarray, *, 
         val_res = relative_residual(memory_along(coef, G[val_idx], dt, order), I[val_idx], order)
         history["val_loss"] = [(0, val_res)]
         record["val_loss"] = val_res
+    if holdout > 0:
+        n_t = G.shape[1]
+        n_fit = int(round((1 - holdout) * (n_t - 1))) + 1
+        part = SeriesKernel(n_terms=net.kernel_degree + 1, basis="power", even=False)
+        fit_kernel_operator(part, G[train_idx, :n_fit], I[train_idx, :n_fit], dt, order=order, optimizer="lbfgs",
+                            steps=kernel_steps, lr=None, seed=seed, lbfgs_iterations=20)
+        tail = lk.Window(G[train_idx], dt, order, n_fit, n_t, "memory", I=I[train_idx])
+        with np.errstate(all="ignore"):
+            score = lk.score(part.numpy_kernel(), tail)
+        history["memory_holdout_residual"] = [float(score) if np.isfinite(score) else HOPELESS]
     if on_epoch is not None:
         on_epoch(0, record)
     net.eval()
@@ -110,9 +130,11 @@ class MemoryOperatorConfig(ModelConfig):
     order: int | None = MISSING  # Gregory order of φ's fit; None: the data's solver.order
     ab_order: int = MISSING  # Adams–Bashforth order of the extrapolation
     corrector: bool = MISSING
+    holdout: float = MISSING  # fraction of the window's nodes held out for memory_holdout_residual (0: none)
 
     def check(self):
         super().check()
+        require(0 <= self.holdout < 1, "model.holdout", f"must be in [0, 1), got {self.holdout}")
         require(4 <= self.legs_order <= MAX_WIDTH, "model.legs_order", f"must be in 4..{MAX_WIDTH}, "
                 f"got {self.legs_order}")
         require(0 <= self.kernel_degree <= 64, "model.kernel_degree", f"must be in 0..64, got {self.kernel_degree}")
@@ -142,9 +164,17 @@ class MemoryOperatorModel(Model):
         c = self.config
         self.net = self.make_net(legs_order=c.legs_order, kernel_degree=c.kernel_degree)
         val_fraction = 0.0 if data.n_traj == 1 else 0.2  # many trajectories: a validation residual on 20 %
-        return fit_memory_operator(self.net, data.G, data.I, dt=data.dt, order=data_order(self, c.order, data),
-                                   kernel_steps=c.kernel_steps, seed=seed, val_fraction=val_fraction,
-                                   on_epoch=on_iteration)
+        order = data_order(self, c.order, data)
+        if c.holdout and not (3 * order <= (1 - c.holdout) * (data.G.shape[1] - 1) and
+                              c.holdout * (data.G.shape[1] - 1) >= order):
+            raise Incompatible(f"model.holdout={c.holdout:g} of the {data.G.shape[1]} nodes of dataset.t_final / "
+                               f"dataset.dt leaves too few to fit or to score (order {order}); lower model.holdout "
+                               "or lengthen the window")
+        history = fit_memory_operator(self.net, data.G, data.I, dt=data.dt, order=order, kernel_steps=c.kernel_steps,
+                                      seed=seed, val_fraction=val_fraction, holdout=c.holdout, on_epoch=on_iteration)
+        if "memory_holdout_residual" in history:
+            self.fitted = {"memory_holdout_residual": history["memory_holdout_residual"][-1]}
+        return history
 
     @classmethod
     def restore_legacy(cls, ckpt: dict) -> Model:

@@ -12,23 +12,27 @@ One discretisation serves every case. On a uniform fine grid x_0..x_N (the outpu
     y_n = y_0 + Σ_j C_nj g_j,    g_j = c(x_j, y_j) + d(x_j) Σ_i W_ji k(x_j, x_i) f(y_i),
 
 where both weight matrices come from one rule, `integration_rows`: ∫_{x_0}^{t} q for any t in the grid
-is the order-p Gregory end-corrected trapezoid up to the last node below t, plus the integral of the
-degree-(p-1) interpolant through the p nodes around the partial cell (the p-node interpolant from x_0
-inside the first p-1 cells). C_n integrates up to x_n; W_n = Q(upper(x_n)) - Q(lower(x_n)) integrates
-the integrand k(x_n, s) f(y(s)) over the moving interval by interpolating it between the nodes, so
-fixed limits, Volterra limits and limits like [x, sqrt(x)] all cost the same and keep order p.
-Everything is O(h^p) (p = `order`, even p; one more for odd p); the matrices are dense: O(N^2) memory
-and kernel evaluations, O(N^2) work when stepping and O(N^3) for the global system.
+is the Gregory end-corrected trapezoid on p = order - 1 end nodes up to the last node below t, plus the
+integral of the interpolant through the p nodes around the partial cell (through nodes 0..p-1 inside
+the first p-1 cells). C_n integrates up to x_n; W_n = Q(upper(x_n)) - Q(lower(x_n)) integrates the
+integrand k(x_n, s) f(y(s)) over the moving interval by interpolating it between the nodes, so fixed
+limits, Volterra limits and limits like [x, sqrt(x)] all cost the same and keep the order. Every
+piece is exact for polynomials of degree < p and its error is one order higher, O(h^(p+1)) = O(h^order)
+(tests/solvers/test_general_ide.py measures it for each kind). The matrices are dense: O(N^2) memory and
+kernel evaluations (k is needed at every pair of nodes the rules touch), O(N^2) work when stepping
+and O(N^3) for a global system; N is hundreds here.
 
-- Causal problems (each row needs only nodes up to its own, as for [x_0, x] or [x - 1, x]) are stepped:
+- Causal problems (each row needs only nodes up to its own, as for [x_0, x] or [x/2, x]) are stepped:
   the first p nodes as one small system, then node by node, an Adams–Bashforth(p) predictor and the
-  implicit row iterated to convergence (a contraction for h·|∂g/∂y| small).
+  implicit row iterated to convergence (a contraction for h·|∂g/∂y| small; when it is not, a
+  fixed `refine` stops with an error and the automatic one refines).
 - Everything else (Fredholm limits, upper(x) > x) is one global nonlinear system, solved by Newton's
   method with a finite-difference Jacobian (chord steps while they converge fast). No convergence, or a
   singular system, stops with a ValueError saying so.
-- With `refine=None` the grid is refined by doubling until two successive solutions differ by at most
-  `tol` (times max(1, |y|)) at the output points; the finer one is returned, so its error is about
-  2^-p of that estimate.
+- With `refine=None` the solution on N steps is compared with the one on N/2 (N = len(x) - 1 first,
+  then doubled) until they differ by at most `tol` (times max(1, |y|)) at the output points; the
+  finer one is returned, so its error is about 2^-order of that estimate. The coarse solution is the
+  initial guess of the fine global Newton solve.
 
 The user's callables are evaluated at many points at once where they allow it (arrays in, arrays out;
 vector values component-first, as in `c = lambda x, y: [y[1], -y[0]]`), else one point at a time;
@@ -43,6 +47,7 @@ from functools import cache
 
 import numpy as np
 import scipy.linalg
+from threadpoolctl import threadpool_limits
 
 from .quadrature import adams_bashforth, gregory_end_correction
 
@@ -50,7 +55,6 @@ ORDERS = range(4, 10)
 METHODS = ("auto", "newton")
 SNAP = 1e-10  # a limit closer than this (in steps) to a node is that node: round-off in x_n must not move rows
 STEP_TOL = 1e-14  # relative change at which the implicit row of one step counts as solved
-STEP_ITER = 60
 
 
 @dataclass
@@ -397,7 +401,7 @@ class _Problem:
         lu = scipy.linalg.lu_factor(J, check_finite=False)
         gecon = scipy.linalg.get_lapack_funcs("gecon", (lu[0],))
         rcond, _ = gecon(lu[0], np.linalg.norm(J, 1))
-        if rcond < 1e-13:
+        if rcond < 1e-11:  # an exactly singular system shows ~1e-14 after rounding
             raise ValueError(f"the global system is singular (reciprocal condition number {rcond:.1e}): "
                              "this problem has no unique solution (e.g. d·k resonant with the ODE part)")
         return lu
@@ -486,11 +490,13 @@ def solve_general_ide(x, y_0, c=None, d=None, k=None, f=None, lower_bound=None, 
     k and d may return a scalar, a vector (multiplies elementwise) or a matrix (multiplies f(y), or
     the integral). Plain numbers or lists are fine where arrays are expected.
 
-    Options: `order` p in 3..8 (the error is O(h^p), h the internal step; even p is the better
-    buy); `refine` fine steps per output step (None: doubled from the smallest that fits until the
-    estimate is below `tol`, relative to max(1, |y|)); `max_nodes` caps the fine grid (dense O(N^2)
-    matrices); `newton_tol`, `max_iter` control the nonlinear iterations (global Newton and the
-    implicit row of each step).
+    Options: `order` in 4..9, the convergence order (error O(h^order), h the internal step);
+    `refine` fine steps per output step (None: automatic, doubled until the solutions on N/2 and N
+    steps agree to `tol`, relative to max(1, |y|), at the output points); `max_nodes` caps the fine
+    grid (dense O(N^2) matrices); `newton_tol`, `max_iter` control the nonlinear iterations (the
+    global Newton solve and the implicit row of each step); `method="newton"` solves causal problems
+    as one global system too (the same discrete equations, so the same answer to rounding).
+    A non-uniform x is served by a uniform internal grid and interpolation of the same order.
 
     Returns a GeneralIDESolution: `.x` (the given grid) and `.y`, shaped (len(x),) for a scalar y_0
     and (dim, len(x)) for a vector y_0 (idesolver's layout: y[i] is component i); real unless the
@@ -498,6 +504,15 @@ def solve_general_ide(x, y_0, c=None, d=None, k=None, f=None, lower_bound=None, 
     grid, a callable that raises or returns the wrong shape or a non-finite value, and a global
     system that does not converge.
     """
+    # BLAS on one thread: the systems are small (hundreds of unknowns), and on a busy machine a threaded
+    # LU of a 14x14 start-up block was measured at 160 ms instead of microseconds
+    with threadpool_limits(1, user_api="blas"):
+        return _solve(x, y_0, c, d, k, f, lower_bound, upper_bound, order, refine, tol, max_nodes, newton_tol,
+                      max_iter, method)
+
+
+def _solve(x, y_0, c, d, k, f, lower_bound, upper_bound, order, refine, tol, max_nodes, newton_tol, max_iter,
+           method) -> GeneralIDESolution:
     x = np.asarray(x)
     if x.ndim != 1 or len(x) < 2 or not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
         raise ValueError(f"x must be a 1-D grid of at least 2 real numbers, got shape {x.shape}")
@@ -551,11 +566,11 @@ def solve_general_ide(x, y_0, c=None, d=None, k=None, f=None, lower_bound=None, 
         if n_out * r < order:
             raise ValueError(f"refine = {r} gives {n_out * r} fine steps; order {order} needs at least {order}")
         try:
-            Y, method, it = solve(n_out * r, f"refine = {r}")
+            Y, used, it = solve(n_out * r, f"refine = {r}")
         except _StepFailure as exc:
             raise ValueError(f"the implicit step at {exc} did not converge: the step is too large for this "
                              "problem (stiff, or fast-changing); raise refine") from None
-        return GeneralIDESolution(x, at_output(Y), order, r, float("nan"), method, it)
+        return GeneralIDESolution(x, at_output(Y), order, r, float("nan"), used, it)
 
     # Automatic: solutions on N/2 and N steps (N = n_out·r) until they agree to tol; the finer one is returned.
     r = max(1, -(-2 * order // n_out))  # the coarser grid needs `order` steps too
@@ -568,12 +583,12 @@ def solve_general_ide(x, y_0, c=None, d=None, k=None, f=None, lower_bound=None, 
             if previous is None:
                 Yc, _, _ = solve(-(-N // 2), what)
                 previous = (Yc, at_output(Yc), None, -(-N // 2))
-            Y, method, it = solve(N, what, previous[0])
+            Y, used, it = solve(N, what, previous[0])
         except _StepFailure:
             previous, r = None, 2 * r  # too coarse to step at all: refine and start over
             continue
         y_out = at_output(Y)
         estimate = float(np.max(np.abs(y_out - previous[1])))
         if estimate <= tol * max(1.0, float(np.max(np.abs(y_out)))):
-            return GeneralIDESolution(x, y_out, order, r, estimate, method, it)
+            return GeneralIDESolution(x, y_out, order, r, estimate, used, it)
         previous, r = (Y, y_out, estimate, N), 2 * r

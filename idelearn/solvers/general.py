@@ -47,7 +47,7 @@ from functools import cache
 
 import numpy as np
 import scipy.linalg
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .quadrature import adams_bashforth, gregory_end_correction
 
@@ -87,11 +87,22 @@ def _node_gaps(p: int) -> np.ndarray:
 def _basis_integrals(alpha: np.ndarray, beta: np.ndarray, p: int) -> np.ndarray:
     """∫_alpha^beta L_j(s) ds for the Lagrange basis on nodes 0..p-1 (in steps): shape (len(alpha), p).
     Gauss–Legendre with p//2 + 1 points is exact for these degree-(p-1) polynomials."""
-    gx, gw = np.polynomial.legendre.leggauss(p // 2 + 1)
+    gx, gw = _gauss(p // 2 + 1)
     half = (beta - alpha) / 2
     s = ((alpha + beta) / 2)[:, None] + half[:, None] * gx[None, :]
     basis = lagrange_basis(p, s.ravel()).reshape(len(alpha), len(gx), p)
     return half[:, None] * np.einsum("g,rgj->rj", gw, basis)
+
+
+@cache
+def _gauss(n: int):
+    return np.polynomial.legendre.leggauss(n)
+
+
+@cache
+def _blas():
+    """Found once: scanning the loaded libraries costs milliseconds, more than a small solve."""
+    return ThreadpoolController()
 
 
 def _snap(u: np.ndarray) -> np.ndarray:
@@ -506,7 +517,7 @@ def solve_general_ide(x, y_0, c=None, d=None, k=None, f=None, lower_bound=None, 
     """
     # BLAS on one thread: the systems are small (hundreds of unknowns), and on a busy machine a threaded
     # LU of a 14x14 start-up block was measured at 160 ms instead of microseconds
-    with threadpool_limits(1, user_api="blas"):
+    with _blas().limit(limits=1, user_api="blas"):
         return _solve(x, y_0, c, d, k, f, lower_bound, upper_bound, order, refine, tol, max_nodes, newton_tol,
                       max_iter, method)
 

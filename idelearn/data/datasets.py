@@ -11,6 +11,7 @@ trajectory of a dataset in one batched call); curve datasets by their generators
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, fields, make_dataclass
 from enum import Enum
 from pathlib import Path
@@ -21,6 +22,7 @@ from omegaconf import MISSING
 
 from ..config import Schema, check_seed, check_size, check_time_grid, numeric_array, require
 from ..equations.dyson import dyson_problem
+from ..equations.general_form import GeneralIDEProblem
 from ..equations.matrix_ide import matrix_ide_problem, paper_training_grid
 from ..equations.problem import IDEProblem
 from ..errors import RunFailure, UserError
@@ -285,12 +287,20 @@ class MatrixIDEMultiConfig(MatrixIDEForm):
                                cosine=self.cosine, t_final=self.t_final, dt=self.dt)
 
 
+def _no_convolution_form(*args):
+    raise UserError("dataset.problem: returns the general form (solve_general_ide), which has no F(G, t) and "
+                    "K(G, tau) of the convolution form")
+
+
 @dataclass
 class CustomConfig(IDEDatasetConfig):
     """A user's own IDE: `problem` is "module:function" (a file module.py in the working directory, or an
     installed module), called with `kwargs`; it returns an IDEProblem, or (F, K, G0), with
     F(G, t) -> (batch, d, m), K(G, tau) -> (batch, d, d) (or anything broadcasting to it) and G0 of
-    shape (d,), (d, m) or (batch, d, m), as for `idelearn.solvers.solve_ide`."""
+    shape (d,), (d, m) or (batch, d, m), as for `idelearn.solvers.solve_ide`; or the general form
+    (idesolver's), a GeneralIDEProblem (idelearn.equations.general_form) or a dict of its fields
+    (y_0, c, d, k, f, lower_bound, upper_bound), solved by `idelearn.solvers.solve_general_ide` on the
+    dataset's grid: kind "general_ide", which models that need the convolution form refuse."""
 
     name: str = "custom"
     problem: str = MISSING
@@ -303,6 +313,8 @@ class CustomConfig(IDEDatasetConfig):
         require(self.kwargs is None or isinstance(self.kwargs, dict), "dataset.kwargs",
                 f"expected a dict of keyword arguments, e.g. {{omega: 2.0}}, got {self.kwargs!r}")
         self.ide_problem()  # imports and calls it: a wrong path or return type fails before anything runs
+        if self.general_form() is not None:  # milliseconds: a problem it cannot solve fails here too, in one line
+            self.solve_general()
 
     def function(self):
         import importlib
@@ -322,14 +334,65 @@ class CustomConfig(IDEDatasetConfig):
         require(callable(fn), "dataset.problem", f"{module_name} has no function {attr!r}")
         return fn
 
-    def ide_problem(self) -> IDEProblem:
+    def made(self):
         try:
-            made = self.function()(**(self.kwargs or {}))
+            return self.function()(**(self.kwargs or {}))
         except UserError:
             raise
         except Exception as exc:
             raise UserError(f"dataset.problem: {self.problem}(**dataset.kwargs) raised "
                             f"{type(exc).__name__}: {exc}") from None
+
+    # --- the general form (solve_general_ide): a delimited addition, see general_form()
+    @property
+    def kind(self) -> str:
+        return "general_ide" if self.general_form() is not None else "ide"
+
+    def general_form(self) -> GeneralIDEProblem | None:
+        """The user's problem in the general form, or None when it is the convolution form."""
+        made = self.made()
+        if isinstance(made, dict):
+            unknown = sorted(set(made) - {f.name for f in fields(GeneralIDEProblem)})
+            require("y_0" in made and not unknown, "dataset.problem", f"{self.problem} returned a dict: expected "
+                    f"GeneralIDEProblem's fields (y_0 and any of c, d, k, f, lower_bound, upper_bound); "
+                    f"{'unknown ' + str(unknown) if unknown else 'no y_0'}")
+            made = GeneralIDEProblem(**made)
+        if not isinstance(made, GeneralIDEProblem):
+            return None
+        y0 = np.asarray(made.y_0)
+        require(y0.ndim <= 1 and y0.size > 0 and y0.dtype.kind in "iufc" and np.isfinite(y0).all(), "dataset.problem",
+                f"{self.problem} returned y_0 = {made.y_0!r}: expected a finite scalar or vector")
+        return made
+
+    def solve_general(self) -> tuple[np.ndarray, object]:
+        from ..solvers.general import solve_general_ide
+
+        t = np.arange(self.n_nodes()) * self.dt
+        problem = self.general_form()
+        try:
+            with np.errstate(all="ignore"):
+                return t, solve_general_ide(t, problem.y_0, **problem.functions())
+        except ValueError as exc:
+            raise UserError(f"dataset.problem: {self.problem}: {exc}") from None
+
+    def generate(self, solver=None, progress=None) -> Dataset:
+        if self.general_form() is None:
+            return super().generate(solver, progress)
+        start = time.perf_counter()
+        t, sol = self.solve_general()
+        as_nodes = lambda v: np.asarray(v, dtype=complex).reshape(-1, len(t)).T[None, :, :, None]  # (1, n_t, dim, 1)
+        params, names = self.parameters()
+        meta = dict(self.meta(), form="general", kind="ide", grid={"t_final": float(t[-1]), "dt": self.dt, "n_t": len(t)},
+                    solver={"method": "solve_general_ide", "order": sol.order, "refine": sol.refine,
+                            "error_estimate": sol.error_estimate}, wall_s=time.perf_counter() - start)
+        return Dataset(t=t, G=as_nodes(sol.y), I=as_nodes(sol.integral), params=params, param_names=names, meta=meta)
+    # --- end of the general form
+
+    def ide_problem(self) -> IDEProblem:
+        general = self.general_form()
+        if general is not None:  # no F or K to give: a model that would call them refused the data already
+            return IDEProblem(F=_no_convolution_form, K=_no_convolution_form, G0=as_batch(np.atleast_1d(general.y_0)))
+        made = self.made()
         if isinstance(made, tuple) and len(made) == 3:
             made = IDEProblem(*made)
         ok = isinstance(made, IDEProblem) and callable(made.F) and callable(made.K)

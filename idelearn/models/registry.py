@@ -166,7 +166,8 @@ def needs_ide(model: Model, kind: str) -> None:
         raise Incompatible(f"{model.name} needs {model.accepts}")
 
 
-IDE_DATA = "IDE data with the memory integral I (dyson, dyson_multi, matrix_ide, matrix_ide_multi)"
+IDE_DATA = ("IDE data of the convolution form dG/dt = F(G, t) + ∫_0^t K(G(t-s), t-s) G(s) ds, with its memory "
+            "integral I (dyson, dyson_multi, matrix_ide, matrix_ide_multi, custom with F and K)")
 
 
 # ----------------------------------------------------------------------------- lstm_operator

@@ -65,7 +65,8 @@ class GeneralIDESolution:
     refine: int  # fine steps per output step used for the returned solution
     error_estimate: float  # max |y - y_coarser| at the output points (nan with a fixed refine)
     method: str  # "stepping" (causal limits) or "newton" (a global system)
-    newton_iterations: int
+    newton_iterations: int  # of the global system, or of the start-up block when stepping
+    integral: np.ndarray | None = None  # d(x) ∫ k f(y) ds at x, laid out as y
 
 
 # ----------------------------------------------------------------------------- quadrature rows
@@ -473,13 +474,16 @@ class _Problem:
         g = self.grid(n_steps)
         if g.causal and method == "auto":
             Y, it = self.step(g, tol, max_iter)
-            return Y, "stepping", it
-        guess = None
-        if coarse is not None:
-            guess = interpolation_rows(np.arange(n_steps + 1) * (len(coarse) - 1) / n_steps, len(coarse) - 1,
-                                       self.p + 1) @ coarse
-        Y, it = self.newton(g, len(g.X), tol, max_iter, guess)
-        return Y, "newton", it
+            used = "stepping"
+        else:
+            guess = None
+            if coarse is not None:
+                guess = interpolation_rows(np.arange(n_steps + 1) * (len(coarse) - 1) / n_steps, len(coarse) - 1,
+                                           self.p + 1) @ coarse
+            Y, it = self.newton(g, len(g.X), tol, max_iter, guess)
+            used = "newton"
+        integral = np.einsum("nar,njrq,jq->na", g.D, g.M, self.f_many(g.X, Y))
+        return Y, used, it, integral
 
 
 # ----------------------------------------------------------------------------- public entry
@@ -577,11 +581,11 @@ def _solve(x, y_0, c, d, k, f, lower_bound, upper_bound, order, refine, tol, max
         if n_out * r < order:
             raise ValueError(f"refine = {r} gives {n_out * r} fine steps; order {order} needs at least {order}")
         try:
-            Y, used, it = solve(n_out * r, f"refine = {r}")
+            Y, used, it, integral = solve(n_out * r, f"refine = {r}")
         except _StepFailure as exc:
             raise ValueError(f"the implicit step at {exc} did not converge: the step is too large for this "
                              "problem (stiff, or fast-changing); raise refine") from None
-        return GeneralIDESolution(x, at_output(Y), order, r, float("nan"), used, it)
+        return GeneralIDESolution(x, at_output(Y), order, r, float("nan"), used, it, at_output(integral))
 
     # Automatic: solutions on N/2 and N steps (N = n_out·r) until they agree to tol; the finer one is returned.
     r = max(1, -(-2 * order // n_out))  # the coarser grid needs `order` steps too
@@ -592,14 +596,14 @@ def _solve(x, y_0, c, d, k, f, lower_bound, upper_bound, order, refine, tol, max
                                    if previous and previous[2] is not None else "")
         try:
             if previous is None:
-                Yc, _, _ = solve(-(-N // 2), what)
+                Yc = solve(-(-N // 2), what)[0]
                 previous = (Yc, at_output(Yc), None, -(-N // 2))
-            Y, used, it = solve(N, what, previous[0])
+            Y, used, it, integral = solve(N, what, previous[0])
         except _StepFailure:
             previous, r = None, 2 * r  # too coarse to step at all: refine and start over
             continue
         y_out = at_output(Y)
         estimate = float(np.max(np.abs(y_out - previous[1])))
         if estimate <= tol * max(1.0, float(np.max(np.abs(y_out)))):
-            return GeneralIDESolution(x, y_out, order, r, estimate, used, it)
+            return GeneralIDESolution(x, y_out, order, r, estimate, used, it, at_output(integral))
         previous, r = (Y, y_out, estimate, N), 2 * r

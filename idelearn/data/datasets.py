@@ -382,7 +382,8 @@ class CustomConfig(IDEDatasetConfig):
         t, sol = self.solve_general()
         as_nodes = lambda v: np.asarray(v, dtype=complex).reshape(-1, len(t)).T[None, :, :, None]  # (1, n_t, dim, 1)
         params, names = self.parameters()
-        meta = dict(self.meta(), form="general", kind="ide", grid={"t_final": float(t[-1]), "dt": self.dt, "n_t": len(t)},
+        grid = {"t_final": float(t[-1]), "dt": self.dt, "n_t": len(t)}
+        meta = dict(self.meta(), form="general", kind="ide", grid=grid,
                     solver={"method": "solve_general_ide", "order": sol.order, "refine": sol.refine,
                             "error_estimate": sol.error_estimate}, wall_s=time.perf_counter() - start)
         return Dataset(t=t, G=as_nodes(sol.y), I=as_nodes(sol.integral), params=params, param_names=names, meta=meta)

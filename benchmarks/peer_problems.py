@@ -1,6 +1,7 @@
 """idesolver's analytic problems solved by `solve_general_ide` with its defaults: max error and wall time.
 
     python benchmarks/peer_problems.py              # prints a table, writes benchmarks/results/peer_problems.json
+                                                    # and the table in docs/migrating_from_idesolver.md
     python benchmarks/peer_problems.py --repeat 5   # fewer repeats
 
 Each time is the median (and the best) of --repeat solves, problems interleaved so that a busy machine
@@ -25,7 +26,9 @@ import numpy as np
 from idelearn.equations.general_examples import peer_problems
 from idelearn.solvers import solve_general_ide
 
-RESULTS = Path(__file__).resolve().parent / "results" / "peer_problems.json"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "peer_problems.json"
+DOC = ROOT / "docs" / "migrating_from_idesolver.md"
 
 # (seconds: quiet, loaded), max error: idesolver on its own test problems, as measured for issue 20
 PEER = {
@@ -44,6 +47,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--no-doc", action="store_true", help="leave the table in docs/ as it is")
     args = parser.parse_args(argv)
 
     problems = peer_problems()
@@ -90,6 +94,28 @@ def main(argv=None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")
+    if not args.no_doc:
+        write_doc_table(rows, command)
+        print(f"wrote the table in {DOC}")
+
+
+def _ms(seconds: float) -> str:
+    ms = 1e3 * seconds
+    return f"{ms:.2g} ms" if ms < 10 else f"{ms:.0f} ms"
+
+
+def write_doc_table(rows: list[dict], command: str) -> None:
+    """The table between `<!-- table: ... -->` and `<!-- /table -->` in the migration guide, from `rows`."""
+    lines = [f"<!-- table: {command} -->", "| problem | max error | time (median) | idesolver: time, max error |",
+             "|---|---|---|---|"]
+    for r in rows:
+        peer = (f"{r['peer_s'][0]:g}–{r['peer_s'][1]:g} s, {r['peer_max_error']:.1e}" if r["peer_s"] else "instant")
+        error = "0" if r["max_error"] == 0 else f"{r['max_error']:.1e}"
+        lines.append(f"| {r['problem']} | {error} | {_ms(r['median_s'])} | {peer} |")
+    lines.append("<!-- /table -->")
+    text = DOC.read_text()
+    start, end = text.index("<!-- table:"), text.index("<!-- /table -->") + len("<!-- /table -->")
+    DOC.write_text(text[:start] + "\n".join(lines) + text[end:])
 
 
 if __name__ == "__main__":

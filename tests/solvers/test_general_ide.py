@@ -153,3 +153,12 @@ VOLTERRA = dict(f=lambda y: y, lower_bound=lambda x: 0, upper_bound=lambda x: x)
 def test_bad_input_is_one_value_error(kwargs, match):
     with np.errstate(all="ignore"), pytest.raises(ValueError, match=match):
         solve_general_ide(**{"x": X, **kwargs})
+
+
+def test_integral_term_is_returned():
+    """sol.integral = d(x) ∫ k f(y) ds at the output points (Gelmi 4: x ∫_x^√x s e^-s ds, in closed form)."""
+    problem = PEER["Gelmi 4: limits [x, √x], k = x·s"]
+    sol = solve_general_ide(**problem.kwargs())
+    x = problem.x
+    exact = x * ((1 + x) * np.exp(-x) - (1 + np.sqrt(x)) * np.exp(-np.sqrt(x)))
+    assert np.max(np.abs(sol.integral - exact)) <= 1e-13  # measured 1e-16

@@ -456,11 +456,15 @@ class _Problem:
                     self._check_cf([x], cy[None], fy[None])
                     raise ValueError(f"the solution is not finite at x = {x:.6g} (it blew up)")
                 y = y_new
-                if change >= last:
+                if change <= STEP_TOL:
+                    break
+                if change >= last:  # not a contraction, unless this is rounding noise near the tolerance
+                    if change <= 1e3 * STEP_TOL:
+                        break
                     raise _StepFailure(f"x = {x:.6g}")
                 # what is left after a contraction by `ratio` per iteration: change·ratio/(1 - ratio)
                 ratio = change / last if last < np.inf else 1.0  # no estimate after the first iteration
-                if change <= STEP_TOL or change * ratio <= STEP_TOL * (1 - ratio):
+                if change * ratio <= STEP_TOL * (1 - ratio):
                     break
                 last = change
             else:

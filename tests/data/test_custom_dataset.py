@@ -89,7 +89,6 @@ def test_an_ide_problem_object_works_too(idelearn, user_dir):
         assert f["G"].shape == (1, 51, 2, 2) and f["params"].shape == (1, 0)
 
 
-@pytest.mark.slow  # a CLI run: ~3 s on a quiet machine, 9 s on a busy one
 def test_generate_solves_a_general_form_problem(idelearn, user_dir):
     """dataset=custom with idesolver's form: solve_general_ide on the dataset's grid, G (1, n_t, 1, 1) and I."""
     idelearn("generate", "dataset=custom", "dataset.problem=user_ide:gelmi4", "dataset.t_final=1", "dataset.dt=0.01",
@@ -103,9 +102,9 @@ def test_generate_solves_a_general_form_problem(idelearn, user_dir):
     assert np.max(np.abs(I[0, :, 0, 0] - exact_I)) <= 1e-12  # measured 3e-16
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("args, fragment", [  # kernel_operator refuses through the same check as lstm_operator
+@pytest.mark.parametrize("args, fragment", [
     (["train", "model=lstm_operator", "dataset.problem=user_ide:gelmi4"], "needs IDE data of the convolution form"),
+    (["train", "model=kernel_operator", "dataset.problem=user_ide:gelmi4"], "needs IDE data of the convolution form"),
     (["generate", "dataset.problem=user_ide:no_solution"], "global system"),
 ])
 def test_general_form_refusals_are_one_line_and_exit_2(idelearn, user_dir, args, fragment):

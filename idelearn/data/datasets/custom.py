@@ -20,6 +20,7 @@ from ...equations.general_form import GeneralIDEProblem
 from ...equations.problem import IDEProblem
 from ...errors import UserError
 from ...schema import require
+from ...solvers.general import solve_general_ide
 from ...solvers.ide import as_batch, matrix_kernel
 from ..dataset import Dataset
 from .base import IDEDatasetConfig
@@ -107,8 +108,6 @@ class CustomConfig(IDEDatasetConfig):
         return made
 
     def solve_general(self):
-        from ...solvers.general import solve_general_ide
-
         t = np.arange(self.n_nodes()) * self.dt
         problem = self.general_form()
         try:

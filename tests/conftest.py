@@ -21,7 +21,7 @@ def idelearn(tmp_path):
 # Property-based tests (tests/cli/test_fuzz.py): reproducible examples (derandomize, no database).
 # A property's example count (test_fuzz.EXAMPLES) is given per 100 of the profile's max_examples.
 # `idelearn` (make test): a fixed small budget, 48 examples over the 6 properties (each runs 6-12;
-# ~1 s each: the fuzz file takes ~1 min on 2 cores instead of ~4 with the 240 it drew before).
+# measured on 2 shared cores: the fuzz file took 42-97 s, against 238 s with the 240 it drew before).
 # `idelearn-slow` (make test-fuzz): the large budget, 2400 examples, 50x make test's.
 def _register_hypothesis_profiles():
     import os

@@ -113,9 +113,9 @@ def test_figure5_window_recovers_the_leading_coefficient():
 @pytest.mark.parametrize("name", ["dyson_2x2", "matrix_ide"])
 def test_continuation_with_the_exact_kernel_is_the_reference_solve(name, own_memory, memory):
     """From a known window of the reference solution, the exact K continues it to round-off (measured
-    <= 3.9e-15 for G and I, threshold 1e-12), with the data's I or the kernel's own Gregory I at the start nodes. The step is
-    coarse (0.1) so that a stepper or memory of a lower order, or no corrector, would show (at 0.01
-    and order 8 they all agree to round-off)."""
+    <= 3.9e-15 for G and I, threshold 1e-12), with the data's I or the kernel's own Gregory I at the start
+    nodes. The step is coarse (0.1) so that a stepper or memory of a lower order, or no corrector, would
+    show (at 0.01 and order 8 they all agree to round-off)."""
     problem = PROBLEMS[name]()
     dt = 0.1
     ref = solve_ide(problem.F, problem.K, problem.G0, 30.0, dt, order=8, memory=memory)

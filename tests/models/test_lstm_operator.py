@@ -74,7 +74,7 @@ def test_bilinear_readout_is_the_convolution():
     x, w = roots_legendre(400)
     s = t * (x + 1) / 2
     direct = np.sum(w * t / 2 * f(t - s) * g(s))
-    assert abs(got - direct) < 1e-12 * abs(direct)
+    assert abs(got - direct) < 1e-12 * abs(direct)  # measured 1.3e-13
 
 
 def test_pade_coefficients_apply_the_22_pade_approximant():
@@ -89,11 +89,13 @@ def test_pade_coefficients_apply_the_22_pade_approximant():
     y = np.random.default_rng(0).standard_normal((N, 3))
     q = c1[0][:, None] * y
     S = np.cumsum(q, 0) - q
-    np.testing.assert_allclose(a[0][:, None] * y + (c3[0][:, None] * S).imag, R @ y, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(a[0][:, None] * y + (c3[0][:, None] * S).imag, R @ y, rtol=0, atol=1e-12)  # meas. 1e-15
 
 
 @pytest.mark.parametrize("n", [3, 40, 1000])
 def test_projection_weights_are_exact_for_cubics_and_accurate_for_smooth_functions(n):
+    """Measured (relative, n = 3, 40, 1000): cubic 5.2e-13..1.0e-12 (threshold 1e-11); smooth 2.9e-8..1.8e-7
+    (threshold 1e-6). Deterministic numerics: the same with AVX512/AVX2/SSE4.2 kernels."""
     N = 64
     legs = LegS(N, DT)
     W = legs.projection_weights(n)
@@ -107,8 +109,10 @@ def test_projection_weights_are_exact_for_cubics_and_accurate_for_smooth_functio
 
 def test_recursion_follows_the_projection_of_a_growing_window():
     """Stepping the LegS state from node 300 to 2000 (Padé + exact cubic forcing, chunked tables) keeps the
-    convolution readout within 1e-5 of the exact projection's (measured 3e-6), for N far above what the
-    signal needs."""
+    convolution readout within 3e-5 of the exact projection's, for N far above what the signal needs.
+    Measured 2.8e-7, 3.0e-6, 3.2e-6 at nodes 301, 1200, 2000 (the same with AVX512/AVX2/SSE4.2 kernels);
+    the cubic forcing's interpolation error at this step (it does not move with 4x the micro-steps); with the
+    forcing's f_{n+1} term dropped it is 0.58."""
     N = 200
     legs = LegS(N, DT)
     f = smooth(np.arange(2001) * DT)[:, None]
@@ -119,21 +123,24 @@ def test_recursion_follows_the_projection_of_a_growing_window():
         ref = exact_projection(smooth, n * DT, N)
         I, I_ref = legs.convolution(m[:, None], m[:, None], n * DT)[0], legs.convolution(ref[:, None], ref[:, None],
                                                                                            n * DT)[0]
-        assert abs(I - I_ref) < 1e-5 * abs(I_ref), n
+        assert abs(I - I_ref) < 3e-5 * abs(I_ref), n
 
 
 def test_the_kernels_memory_along_a_history_is_the_dyson_memory():
     t = np.arange(0, 3 + DT / 2, DT)
     G, I = dyson(t)
     Z = memory_along(np.array([0, -1j]), G, DT, 8)
-    assert np.abs(Z[:, 8:] - I[:, 8:]).max() < 1e-9 * np.abs(I).max()
+    assert np.abs(Z[:, 8:] - I[:, 8:]).max() < 1e-9 * np.abs(I).max()  # measured 7.8e-16
 
 
 # -- the kernel fit and the structured memory in closed loop ---------------------------------
 
 
 def test_kernel_fit_recovers_both_papers_kernels():
-    """Dyson: φ(G) = -i c² G; matrix IDE: -cos(G²/4) = -1 + G⁴/32 - G⁸/6144 + ... (from one window each)."""
+    """Dyson: φ(G) = -i c² G; matrix IDE: -cos(G²/4) = -1 + G⁴/32 - G⁸/6144 + ... (from one window each).
+    Measured with AVX512/AVX2/SSE4.2 kernels: Dyson a_1 off by 7e-11..1.3e-9 (threshold 1e-6), the others
+    <= 3.2e-8 (1e-4), residual <= 6.9e-11 (1e-6); matrix IDE coefficients off by 9.7e-8 (1e-5), residual
+    7.1e-8 (1e-5)."""
     p = dyson_problem(np.array([[-1.0]]), 0.7)
     sol = solve_ide(p.F, p.K, p.G0, 5.0, DT, order=8)
     model = net(2, memory="legs", kernel_degree=6)
@@ -149,36 +156,41 @@ def test_kernel_fit_recovers_both_papers_kernels():
     assert np.abs(model.kernel_coef - want).max() < 1e-5 and res < 1e-5
 
 
-def closed_loop(problem, t_train, t_final, memory="legs", legs_order=128, steps=0, **settings):
+def closed_loop(problem, t_train, t_final, memory="legs", legs_order=128, steps=0, kernel_degree=8, **settings):
     sol = solve_ide(problem.F, problem.K, problem.G0, t_final, DT, order=8)
     n0 = int(round(t_train / DT)) + 1
     d = problem.G0.shape[-1]
-    model = net(2 * d * d, memory=memory, legs_order=legs_order)
+    torch.manual_seed(0)  # the LSTM's initial weights do not depend on which tests ran before
+    model = net(2 * d * d, memory=memory, legs_order=legs_order, kernel_degree=kernel_degree)
     hist = fit(model, sol.G[:, :n0], sol.I[:, :n0], steps=steps, **settings)
     G, _ = adams_integrate(problem.F, LearnedMemory(model, DT), sol.G[:, :n0], sol.I[:, :n0], DT, len(sol.t))
     return rel_l2(G[:, n0:], sol.G[:, n0:]), model, hist, sol
 
 
 def test_structured_memory_extrapolates_dyson():
-    """Fitted on t <= 5 (h = -1), AB3 + LegS memory to t = 20: measured 2.2e-5 (the AB3 floor); the
-    paper's LSTM is tens of % here (README). An unfitted kernel (I = 0) is far off."""
-    err, model, hist, sol = closed_loop(dyson_problem(np.array([[H]]), 1.0), 5.0, 20.0)
+    """Fitted on t <= 5 (h = -1), AB3 + LegS memory to t = 20: measured 3.2e-5 (the AB3 floor; threshold
+    1e-3); the paper's LSTM is tens of % here (README). An unfitted kernel (I = 0) is far off (1.22).
+    Degree 4: one trajectory pins down 5 terms (kernel residual 1e-12..1e-11 with AVX512/AVX2/SSE4.2
+    kernels; threshold 1e-6), not 9 (L-BFGS then stops at a residual of 4e-9..3e-7, CPU-dependent)."""
+    err, model, hist, sol = closed_loop(dyson_problem(np.array([[H]]), 1.0), 5.0, 20.0, kernel_degree=4)
     assert err < 1e-3 and hist["kernel_residual"][0] < 1e-6
     model.kernel.zero_()
     G, _ = adams_integrate(dyson_problem(np.array([[H]]), 1.0).F, LearnedMemory(model, DT), sol.G[:, :501],
                            sol.I[:, :501], DT, len(sol.t))
-    assert rel_l2(G[:, 501:], sol.G[:, 501:]) > 0.3
+    assert rel_l2(G[:, 501:], sol.G[:, 501:]) > 0.3  # measured 1.22
 
 
 @pytest.mark.slow
 def test_structured_memory_extrapolates_the_matrix_ide():
-    """Paper figure 5 (α = (10, 15), σ = 2, β = 1): fitted on t <= 20, AB3 to t = 60; measured 1.2e-4."""
+    """Paper figure 5 (α = (10, 15), σ = 2, β = 1): fitted on t <= 20, AB3 to t = 60; measured 5.4e-5 (the
+    same with AVX512/AVX2/SSE4.2 kernels)."""
     err, *_ = closed_loop(matrix_ide_problem(10, 15, 2, 1), 20.0, 60.0)
     assert err < 2e-3
 
 
 def test_legs_memory_steps_twice_from_one_state_and_matches_the_exact_memory():
-    """LegSMemory along the exact Dyson G gives the exact I (readout 1e-6), and step() leaves its state alone."""
+    """LegSMemory along the exact Dyson G gives the exact I, and step() leaves its state alone. Measured
+    5.3e-7 (5.6e-7, 7.6e-7 with 128, 160 modes: the step's floor, not the modes'); threshold 5e-6."""
     t = np.arange(0, 8 + DT / 2, DT)
     G, I = dyson(t)
     mem = LegSMemory(np.array([0, -1j]), 96, DT)
@@ -190,7 +202,7 @@ def test_legs_memory_steps_twice_from_one_state_and_matches_the_exact_memory():
             np.testing.assert_array_equal(mem.step(state, G[:, n])[0], I_n)
         out.append(I_n)
         state = new
-    assert rel_l2(np.stack(out, 1), I[:, 300:]) < 1e-6
+    assert rel_l2(np.stack(out, 1), I[:, 300:]) < 5e-6
 
 
 def test_structured_memory_needs_square_G():
@@ -203,12 +215,13 @@ def test_structured_memory_needs_square_G():
 
 def test_legs_plus_lstm_trains_on_what_the_kernel_leaves():
     """memory='legs_lstm': the LSTM's target is I - I_legs (~1e-8 |I| here), so its output is scaled down to that
-    size. Measured 2.4e-3 after 30 steps (legs alone: 1e-5; on the full Dyson case the LSTM residual made
-    4.4e-5 into 1.3e-4: it only adds error where the kernel is exact)."""
+    size. Measured 1.64e-5 after 30 steps, as legs alone (threshold 1e-4); y_scale 4.1e-9 (threshold 1e-6).
+    (On the full Dyson case the LSTM residual made 4.4e-5 into 1.3e-4: it only adds error where the kernel
+    is exact.)"""
     err, model, hist, _ = closed_loop(dyson_problem(np.array([[H]]), 1.0), 3.0, 6.0, memory="legs_lstm", steps=30,
                                       batch_size=2)
     assert "kernel_residual" in hist and len(hist["loss"]) == 30
-    assert err < 1e-2
+    assert err < 1e-4
     assert float(model.y_scale.max()) < 1e-6  # the residual's scale
 
 
@@ -225,7 +238,7 @@ def test_matrix_series_is_the_matrix_power_series():
     G = rng.standard_normal((3, 2, 2)) + 1j * rng.standard_normal((3, 2, 2))
     a = np.array([0.5, -1j, 0.25, 0.1 + 0.2j])
     want = sum(c * np.linalg.matrix_power(G, k) for k, c in enumerate(a))
-    np.testing.assert_allclose(matrix_series(a, G), want, rtol=1e-13)
+    np.testing.assert_allclose(matrix_series(a, G), want, rtol=1e-13)  # measured 1.4e-16
 
 
 # -- the LSTM (memory="lstm", the paper's model) ------------------------------------------------
@@ -245,7 +258,7 @@ def ab3(memory, G_known, I_known, n_steps, h=H, dt=DT):
     return np.stack(out, 1)
 
 
-T_TRAIN, T_TEST = 3.0, 3.3
+T_TRAIN, T_TEST = 3.0, 3.1
 
 
 @pytest.fixture(scope="module")
@@ -255,15 +268,19 @@ def trained():
     G, I = dyson(t)
     n0 = int(round(T_TRAIN / DT)) + 1
     model = net(2, hidden_size=32, num_layers=2)
-    hist = fit(model, G[:, :n0], I[:, :n0], steps=300, batch_size=4, gain=0.5)
+    hist = fit(model, G[:, :n0], I[:, :n0], steps=600, lr=3e-2, batch_size=4, gain=0.5)
     return model, G, I, n0, hist
 
 
 def test_lstm_learns_dyson_memory(trained):
     """The LSTM fits I on the window, and AB3 + learned I tracks the exact solution just past it.
 
-    Measured (1 thread, ~14 s incl. training): trained model 2.5 % (I on [0, 3])
-    and 3.4 % (G on (3, 3.3]); untrained models (3 seeds) 102-106 % and 43-53 %.
+    Measured (seed 0; the same digits with AVX512/AVX2/SSE4.2 kernels and 1 or 2 threads): loss down to
+    0.0013 of its start (threshold 0.05), I on [0, 3] 0.83 % (threshold 10 %), G on (3, 3.1] 0.97 %
+    (threshold 5 %); seeds 0-4: 0.83-1.4 % and 0.66-1.1 %. Models that learned nothing: random LSTMs
+    (seeds 1-5) 10.0-13.6 % on G, I = 0 11.8 %. The horizon is 10 steps because the LSTM's error grows
+    about as fast as a memoryless model's past the window: at t = 3.3 it was 4-7 % against 46-53 %
+    (300 steps) and 8-10 % with the fit of 600 steps here, too near to leave a margin both ways.
     """
     model, G, I, n0, hist = trained
     assert hist["loss"][-1] < 0.05 * hist["loss"][0]
@@ -271,13 +288,13 @@ def test_lstm_learns_dyson_memory(trained):
         I_fit = model(torch.from_numpy(to_features(G[:, :n0])))[0].numpy()
     assert rel_l2(I_fit, to_features(I[:, :n0])) < 0.1
     G_pred = ab3(LearnedMemory(model), G[:, :n0], I[:, :n0], G.shape[1] - n0)
-    assert rel_l2(G_pred, G[:, n0:]) < 0.12
+    assert rel_l2(G_pred, G[:, n0:]) < 0.05
 
     torch.manual_seed(1)  # the test can tell a model that learned nothing
     fresh = net(2, hidden_size=32, num_layers=2)
     fresh.x_scale.copy_(model.x_scale), fresh.y_scale.copy_(model.y_scale)
     G_bad = ab3(LearnedMemory(fresh), G[:, :n0], I[:, :n0], G.shape[1] - n0)
-    assert rel_l2(G_bad, G[:, n0:]) > 0.25
+    assert rel_l2(G_bad, G[:, n0:]) > 0.05  # measured 13.6 %
 
 
 def test_lstm_checkpoint_round_trip(trained, tmp_path):
@@ -300,6 +317,7 @@ def test_lstm_step_matches_forward(trained):
     state = mem.init(G2[:, :50], None)
     for n in range(50, 200):
         I_n, new = mem.step(state, G2[:, n])
+        # float32: measured at most 0.0093 of the allowed 1e-6 + 1e-4 |I| (1.8e-7 absolute)
         np.testing.assert_allclose(to_features(I_n), whole[:, n], rtol=1e-4, atol=1e-6)
         if n == 120:  # a predictor-corrector calls step twice from one state
             np.testing.assert_array_equal(mem.step(state, G2[:, n])[0], I_n)
@@ -311,10 +329,10 @@ def test_bptt_window_trains_windows_and_equals_full_bptt_when_it_covers_the_sequ
     t = np.arange(0, T_TRAIN + DT / 2, DT)
     G, I = dyson(t)
 
-    def windowed_fit(window, steps):
+    def windowed_fit(window, steps, lr=1e-2):
         torch.manual_seed(0)
         model = net(2)
-        hist = fit(model, G, I, steps=steps, batch_size=4, gain=0.5, bptt_window=window)
+        hist = fit(model, G, I, steps=steps, lr=lr, batch_size=4, gain=0.5, bptt_window=window)
         return model, hist
 
     full, _ = windowed_fit(0, 3)
@@ -322,10 +340,11 @@ def test_bptt_window_trains_windows_and_equals_full_bptt_when_it_covers_the_sequ
     for a, b in zip(full.parameters(), covering.parameters()):
         assert torch.equal(a, b)
 
-    windowed, hist = windowed_fit(len(t) // 3, 150)
+    windowed, hist = windowed_fit(len(t) // 3, 1000, lr=3e-2)
     with torch.no_grad():
         I_fit = windowed(torch.from_numpy(to_features(G)))[0].numpy()
-    # measured 0.13-0.15 over seeds 0-2; the same models untrained: 0.95-1.03
+    # measured 0.046 (seed 0; 0.037-0.050 over seeds 0-2, 0.13-0.15 with the 150 steps at lr 1e-2 this
+    # test had); the same models untrained 0.90-1.11. Threshold 0.3: 6x over the worst seed, 3x under.
     assert rel_l2(I_fit, to_features(I)) < 0.3
 
 

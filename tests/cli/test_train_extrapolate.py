@@ -11,7 +11,8 @@ from idelearn.report.metrics import r2, rel_l2
 TINY = {
     "lstm_operator": ["model=lstm_operator", "dataset=dyson", "dataset.t_final=1", "model.steps=3",
                       "model.hidden_size=8", "model.num_layers=1"],
-    "kernel_operator": ["model=kernel_operator", "dataset=dyson", "dataset.t_final=1", "model.steps=5"],
+    "kernel_operator": ["model=kernel_operator", "dataset=dyson", "dataset.t_final=1", "model.steps=5",
+                        "model.n_terms=4"],  # t <= 1 pins down 4 terms, not 12 (K then 4 % off past t = 1)
     "direct_rnn": ["model=direct_rnn", "dataset=dyson", "dataset.t_final=1", "model.steps=3", "model.hidden_size=8"],
     "dmd": ["model=dmd", "dataset=dyson", "dataset.t_final=2", "model.delay=20"],
     "nie": ["model=nie", "dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.epochs=1", "model.hidden=8",
@@ -56,10 +57,11 @@ def test_train_then_extrapolate(idelearn, tmp_path, name):
         assert metrics["r2"] == pytest.approx(r2(pred[:, split:], true[:, split:]), rel=1e-12)
     if name == "anie":
         assert (pred_dir / "attention.png").exists()
-    if name == "dmd":  # nothing to train badly: DMD continues the Dyson window t <= 2 to t = 3 (measured 8e-7)
+    if name == "dmd":  # nothing to train badly: DMD continues the Dyson window t <= 2 to t = 3 (measured 2e-7..8e-7)
         assert metrics["rel_l2"] < 1e-4
-    if name == "kernel_operator":  # 5 L-BFGS steps on t <= 1 learn K = -iG: measured 1.7e-4 to t = 1.5, K within 4 %
-        assert metrics["rel_l2"] < 1e-3 and metrics["kernel_rel_err_extrapolated"] < 0.1
+    if name == "kernel_operator":  # 5 L-BFGS steps on t <= 1 learn K = -iG: measured 4e-11..2.5e-10 to t = 1.5,
+        # K within 3.3e-9..2.3e-8 (AVX512/AVX2/SSE4.2 kernels); with the YAML's 12 terms 1.7e-4 and 3.7 %
+        assert metrics["rel_l2"] < 1e-8 and metrics["kernel_rel_err_extrapolated"] < 1e-6
         assert (pred_dir / "kernel.png").exists()
 
 

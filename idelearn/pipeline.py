@@ -13,14 +13,13 @@ import numpy as np
 import torch
 
 from . import __version__
-from .config import compose, to_object
 from .data.dataset import Dataset
 from .data.datasets import DATASETS, FromFileConfig, changeable_keys, dataset_config, load_or_generate
 from .data.ide_datasets import PartialSolution
 from .data.io import load_curves
-from .equations.lorenz import LYAPUNOV_EXPONENT
 from .errors import RunFailure, UserError
-from .models.registry import MODELS, Incompatible, Model
+from .models.base import Incompatible, Model
+from .models.registry import MODELS
 from .models.training import Checkpointing, NonFiniteError, ResumeMismatch
 from .report import metrics as M
 from .solvers.multistep import BlowUpError, nodes_before_blow_up
@@ -47,11 +46,6 @@ def check_compatible(model: Model, dataset_name: str, kind: str | None, n_traj: 
             model.check(kind, n_traj)
     except Incompatible as exc:
         raise UserError(f"model={model.name} cannot train on dataset={dataset_name}: {exc}") from None
-
-
-def default_dataset(model_cfg):
-    """The dataset a model trains on when `dataset=` is not given, composed from its YAML."""
-    return to_object(compose("generate", [f"dataset={model_cfg.default_dataset}"]).dataset)
 
 
 def split_curves(n_curves: int, n_train: int | None, train_fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -454,7 +448,7 @@ def extrapolate_curves(model: Model, trained: dict, target: Curves, context: int
     tic = time.perf_counter()
     G_pred, n_good = guard(model, G[:, :context], t, max_abs)
     wall = time.perf_counter() - tic
-    chaotic = LYAPUNOV_EXPONENT if trained["config"]["name"] == "lorenz" else None
+    chaotic = DATASETS[trained["config"]["name"]].lyapunov_exponent
     return Prediction(t, G_pred, G, context, curves.params, wall, "trajectory", n_good, start=start,
                       lyapunov_exponent=chaotic)
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import pipeline
+from .. import config, pipeline
 from ..config import to_object
 from ..errors import RunFailure
 from ..report.plots import plot_attention, plot_curves, plot_extrapolation, plot_kernels
 from .common import limit_threads, log, run_dir, write_json
+
+
+def register() -> None:
+    config.register("extrapolate")
 
 
 def run(cfg) -> None:

@@ -8,7 +8,7 @@ Here K is replaced by a learnable K_θ, that sum is done for every node of every
 once (`GregoryConvolution`: FFT along time plus the p end corrections), and θ is fitted so that
 it matches the data's I (`fit_kernel_operator`). Extrapolation then runs the reference stepper
 itself with K_θ in the Gregory memory (`continue_with_kernel`, or `solve_ide(F, K_θ, ...)` from
-t = 0): causality, the whole past and the G_j factor stay exact, only K is learned. DESIGN.md §4
+t = 0): causality, the whole past and the G_j factor stay exact, only K is learned. docs/design.md
 says why that structure is what lets a learned memory extrapolate, and why the fit must be
 accurate (a relative kernel error of 1e-3 gives ~4 % solution error on the matrix IDE to t = 120).
 
@@ -27,14 +27,20 @@ A checkpoint is the family name, `config` (constructor arguments) and the state_
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 import torch
+from omegaconf import MISSING
 from torch import nn
 
+from ..schema import MAX_ITERATIONS, require
+from ..solvers import solve_ide
 from ..solvers.ide import exact_memory, matrix_kernel
 from ..solvers.multistep import adams_integrate
 from ..solvers.quadrature import gregory_end_correction
+from .base import IDE_DATA, MAX_LAYERS, MAX_LR, MAX_WIDTH, Model, ModelConfig, data_order, needs_ide
 from .training import Checkpointing, closure_step, optimiser_step, run_loop
 
 BASES = ("power", "chebyshev")
@@ -395,3 +401,110 @@ def _own_memory(K, G_known: np.ndarray, dt: float, order: int) -> np.ndarray:
     I = np.zeros_like(G_known)
     I[:, order:] = GregoryConvolution(torch.from_numpy(G_known), dt, order)(torch.from_numpy(A)).numpy()
     return I
+
+
+# ----------------------------------------------------------------------------- the estimator
+
+class KernelFamily(Enum):
+    series = "series"
+    mlp = "mlp"
+
+
+class SeriesBasis(Enum):
+    power = "power"
+    chebyshev = "chebyshev"
+
+
+class KernelOptimizer(Enum):
+    lbfgs = "lbfgs"
+    adam = "adam"
+
+
+@dataclass
+class KernelOperatorConfig(ModelConfig):
+    name: str = "kernel_operator"
+    family: KernelFamily = MISSING  # series: an analytic matrix function of G; mlp: any function of G (and τ)
+    n_terms: int = MISSING  # series
+    basis: SeriesBasis = MISSING  # series
+    even: bool = MISSING  # series: a series in G² (even kernels only)
+    width: int = MISSING  # mlp
+    depth: int = MISSING  # mlp
+    lag: bool = MISSING  # mlp: K(G, τ) also takes the lag τ
+    order: int | None = MISSING  # Gregory order of the training loss; None: the data's solver.order
+    optimizer: KernelOptimizer = MISSING
+    steps: int = MISSING  # optimiser steps (an L-BFGS step is up to lbfgs_iterations iterations)
+    lbfgs_iterations: int = MISSING
+    lr: float | None = MISSING  # None: 1 for L-BFGS, 3e-3 for Adam
+
+    def check(self):
+        super().check()
+        require(1 <= self.n_terms <= 64, "model.n_terms", f"must be in 1..64, got {self.n_terms}")
+        require(1 <= self.width <= MAX_WIDTH, "model.width", f"must be in 1..{MAX_WIDTH}, got {self.width}")
+        require(1 <= self.depth <= MAX_LAYERS, "model.depth", f"must be in 1..{MAX_LAYERS}, got {self.depth}")
+        require(self.order is None or 3 <= self.order <= 8, "model.order", f"must be in 3..8, got {self.order}")
+        require(1 <= self.steps <= MAX_ITERATIONS, "model.steps", f"must be in 1..{MAX_ITERATIONS:.0e}, "
+                f"got {self.steps}")
+        require(1 <= self.lbfgs_iterations <= 10**4, "model.lbfgs_iterations", f"must be in 1..10000, "
+                f"got {self.lbfgs_iterations}")
+        require(self.lr is None or 0 < self.lr <= MAX_LR, "model.lr", f"must be in (0, {MAX_LR:g}], got {self.lr}")
+
+    def budget(self):
+        return self.steps, "step"
+
+
+class KernelOperatorModel(Model):
+    """Beyond the papers: the memory integral stays exact (the reference's Gregory quadrature), only the
+    kernel K_θ(G) is learned; extrapolation is the reference solver with K_θ."""
+
+    name = "kernel_operator"
+    config_class = KernelOperatorConfig
+    tiny_data = ("dataset=dyson", "dataset.t_final=1")
+    tiny = dict(steps="5", n_terms="2", lbfgs_iterations="5")
+    numerics = (SeriesKernel, MLPKernel, fit_kernel_operator)
+    accepts = IDE_DATA
+    needs_window = False  # K_θ alone solves from G(0)
+
+    def check(self, kind, n_traj):
+        needs_ide(self, kind)
+
+    def make_net(self, family, **net_config):
+        return KERNELS[family](**net_config)
+
+    def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
+        c = self.config
+        torch.manual_seed(seed)
+        if c.family is KernelFamily.series:
+            self.net = self.make_net("series", n_terms=c.n_terms, basis=c.basis.value, even=c.even)
+        else:
+            d, m = data.G.shape[-2:]
+            self.net = self.make_net("mlp", d=d, m=m, width=c.width, depth=c.depth, lag=c.lag)
+        order = data_order(self, c.order, data)
+        self.fitted = {"order": order}
+        return fit_kernel_operator(self.net, data.G, data.I, data.dt, order=order,
+                                              optimizer=c.optimizer.value, steps=c.steps, lr=c.lr, seed=seed,
+                                              lbfgs_iterations=c.lbfgs_iterations, on_step=on_iteration,
+                                              device=device, checkpointing=checkpointing)
+
+    def checkpoint(self) -> dict:
+        ckpt = super().checkpoint()
+        ckpt["net_config"] = {"family": self.net.family, **self.net.config}
+        return ckpt
+
+    def learned_kernel(self):
+        """K_θ as a numpy callable K(G (batch, d, m), tau) -> (batch, d, d), for `solve_ide` or any solver."""
+        return self.net.numpy_kernel()
+
+    def extrapolate(self, G_known, t, *, F=None, I_known=None, solver=None):
+        if F is None or solver is None:
+            raise ValueError("kernel_operator extrapolation needs the streaming term F and the solver settings")
+        dt, K = float(t[1] - t[0]), self.learned_kernel()
+        if G_known.shape[1] < solver.order:  # G(0) alone: solve from t = 0 with K_θ
+            return solve_ide(F, K, G_known[:, 0], float(t[-1]), dt, order=solver.order, corrector=solver.corrector,
+                             memory=solver.memory, max_abs=solver.max_abs).G
+        G, _ = continue_with_kernel(F, K, G_known, I_known, dt, len(t), order=solver.order,
+                                               memory=solver.memory, corrector=solver.corrector,
+                                               max_abs=solver.max_abs)
+        return G
+
+
+MODEL = KernelOperatorModel

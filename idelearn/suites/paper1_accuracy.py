@@ -11,10 +11,10 @@ from typing import ClassVar
 
 from omegaconf import MISSING
 
-from ..config import Schema, require
 from ..errors import RunFailure
 from ..models.registry import MODELS
 from ..report.plots import plot_extrapolation
+from ..schema import Schema, require
 from .common import SuiteConfig, extrapolate_run, train_run
 
 

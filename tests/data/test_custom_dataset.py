@@ -5,7 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from idelearn.models.registry import MODELS
 from idelearn.solvers import solve_ide
+from tests.configs import models_for
 
 USER_MODULE = '''
 import numpy as np
@@ -43,10 +45,9 @@ def test_generate_solves_the_users_equation(idelearn, user_dir):
     assert params.tolist() == [[2.0]] and meta["param_names"] == ["omega"] and meta["kwargs"] == {"omega": 2.0}
 
 
-@pytest.mark.parametrize("model, extra", [("lstm_operator", ["model.steps=2", "model.hidden_size=4"]),
-                                          ("direct_rnn", ["model.steps=2", "model.hidden_size=4"]),
-                                          ("dmd", ["model.delay=20"])])
-def test_train_and_extrapolate_every_ide_model(idelearn, user_dir, model, extra):
+@pytest.mark.parametrize("model", models_for("ide"))
+def test_train_and_extrapolate_every_ide_model(idelearn, user_dir, model):
+    extra = [f"model.{k}={v}" for k, v in MODELS[model].tiny.items()]
     idelearn("train", f"model={model}", "dataset=custom", "dataset.problem=user_ide:damped", "dataset.t_final=1",
              *extra, "trainer.cache_dir=cache", "hydra.run.dir=train", check=True)
     idelearn("extrapolate", "run=train", "t_final=1.5", "dataset.kwargs={omega: 1.5}", "hydra.run.dir=pred",

@@ -161,7 +161,8 @@ def needs_ide(model: Model, kind: str) -> None:
         raise Incompatible(f"{model.name} needs {model.accepts}")
 
 
-IDE_DATA = f"IDE data with the memory integral I ({', '.join(IDE_DATASETS)}, or from_file IDE data)"
+IDE_DATA = ("IDE data of the convolution form dG/dt = F(G, t) + ∫_0^t K(G(t-s), t-s) G(s) ds, with its memory "
+            f"integral I ({', '.join(IDE_DATASETS)}, or from_file IDE data)")
 
 
 def data_order(model: Model, order: int | None, data: Dataset) -> int:

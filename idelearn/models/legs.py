@@ -283,7 +283,8 @@ class LegSMemory:
         self.chunk = chunk
         self._tab: StepTables | None = None
 
-    def _columns(self, G: np.ndarray) -> np.ndarray:
+    def _columns(self, G: np.ndarray, nodes) -> np.ndarray:
+        """Columns of φ(G) and G at grid nodes `nodes` (an int, or (n,) for G (n, B, d, d)); φ ignores them."""
         return state_columns(matrix_series(self.coef, G), G)
 
     def init(self, G_known: np.ndarray, I_known: np.ndarray | None = None):
@@ -292,7 +293,7 @@ class LegSMemory:
             raise ValueError(f"the structured memory needs square G (an analytic matrix function of G); got {d}x{m_}")
         if n0 < 4:
             raise ValueError(f"the LegS memory needs >= 4 known nodes, got {n0}")
-        f = self._columns(G_known.transpose(1, 0, 2, 3))  # (n0, C)
+        f = self._columns(G_known.transpose(1, 0, 2, 3), np.arange(n0))  # (n0, C)
         m = self.legs.project(f)
         return LegSState(n0 - 1, m, f[-3:].copy()), (B, d)
 
@@ -305,7 +306,7 @@ class LegSMemory:
     def step(self, state, G_new: np.ndarray):
         st, (B, d) = state
         n = st.n  # step n -> n+1
-        f_new = self._columns(G_new)
+        f_new = self._columns(G_new, n + 1)
         f4 = np.concatenate([st.f, f_new[None]], 0)
         tab, j = self._table(n)
         first = 0 if j == 0 else tab.last[j - 1] + 1
@@ -314,3 +315,25 @@ class LegSMemory:
             m = self.legs.advance(m, tab, row, f4)
         I = readout(m, B, d, (n + 1) * self.legs.dt, self.legs.sign)
         return I, (LegSState(n + 1, m, f4[1:]), (B, d))
+
+
+class LagLegSMemory(LegSMemory):
+    """`LegSMemory` for a lag kernel K(G, τ) = Σ_k (G/s)^k a_k(τ) (lag_kernels.LagFit): the memory is
+    I(t) = ∫_0^t f(t−s) G(s) ds with f(τ) = K(G(τ), τ), so the projected function at node n is
+    K(G_n, n·dt), the kernel along the trajectory at the node's own lag; the readout is unchanged."""
+
+    def __init__(self, fit, N: int, dt: float, chunk: int = 512):
+        super().__init__(np.zeros(1), N, dt, chunk)
+        self.fit = fit
+
+    def _columns(self, G: np.ndarray, nodes) -> np.ndarray:
+        tau = np.asarray(nodes, dtype=float) * self.legs.dt
+        a = self.fit.a(tau.ravel())  # (P+1, len(τ))
+        lead = tau.shape + (1,) * (G.ndim - tau.ndim)  # a_k(τ_n) broadcast over node n's (B, d, d)
+        d = G.shape[-1]
+        K = a[0].reshape(lead) * np.eye(d, dtype=complex)
+        X, Pk = G / self.fit.scale, None
+        for k in range(1, self.fit.degree + 1):
+            Pk = X if Pk is None else Pk @ X
+            K = K + a[k].reshape(lead) * Pk
+        return state_columns(np.broadcast_to(K, G.shape), G)

@@ -10,12 +10,19 @@ Fitted on one window it reproduces Dyson (t <= 10 -> 40: 4.4e-5) and the matrix 
 (t <= 20 -> 120: 1.6e-4) to the AB3 stepper's own accuracy. It needs the memory to have that
 form: `kernel_residual` (the fit's relative residual, ~1e-7 for both papers' equations) flags
 when it does not (0.8 for the matrix IDE with an elementwise cosine, not a matrix function of G).
+
+`model.kernel=auto` also tries kernel_operator's lag families, K(G, τ) = Σ_{k≤P} (G/s)^k a_k(τ) with
+a_k(τ) = Σ_j c_kj e^{−λ_j τ} (lag_kernels: "exp" refined rates, "grid" ridge on fixed rates), and keeps
+the smallest candidate (series included) within `parsimony` of the best hold-out score. A lag kernel is
+projected as f(τ) = K(G(τ), τ) along the trajectory (legs.LagLegSMemory); for a pure lag kernel (P = 0)
+`model.memory=exp` replaces LegS by the exact exponential recurrence (solvers/recurrence.py, O(J) per step).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 import torch
@@ -23,38 +30,61 @@ from omegaconf import MISSING
 
 from ..schema import MAX_ITERATIONS, require
 from ..solvers.multistep import adams_integrate
+from ..solvers.recurrence import ExponentialRecurrenceMemory
 from . import fused_stepper
 from . import lag_kernels as lk
 from .base import IDE_DATA, MAX_WIDTH, Incompatible, Model, ModelConfig, data_order, needs_ide
 from .kernel_operator import (
     HOPELESS,
     SeriesKernel,
+    choose,
     fit_kernel_operator,
+    lag_candidates,
     memory_along,
     power_coefficients,
     relative_residual,
+    windows,
 )
-from .legs import LegSMemory
+from .legs import LagLegSMemory, LegSMemory
 from .training import split_trajectories
 
 
 class StructuredMemory(torch.nn.Module):
     """The fitted φ and the LegS size: `legs_order` Legendre modes, φ(G) = Σ_{k <= kernel_degree} a_k G^k with
     the coefficients in the buffer `kernel` ((degree+1, 2): real, imaginary parts) and the grid step they were
-    fitted on in the buffer `dt`. No trainable parameters: the state_dict is the fit."""
+    fitted on in the buffer `dt`. With n_rates > 0, a lag kernel (lag_kernels.LagFit) that replaces φ: buffers
+    `lag_rates` (n_rates, 2), `lag_coef` (lag_degree+1, n_rates, 2) (real, imaginary parts) and `lag_scale`.
+    No trainable parameters: the state_dict is the fit."""
 
     # what the fused stepper (fused_stepper.py) runs of it
     uses_lstm = False
     uses_legs = True
 
-    def __init__(self, legs_order: int, kernel_degree: int):
+    def __init__(self, legs_order: int, kernel_degree: int, n_rates: int = 0, lag_degree: int = 0):
         super().__init__()
-        if legs_order < 4 or kernel_degree < 0:
-            raise ValueError(f"legs_order must be >= 4 and kernel_degree >= 0, got {legs_order}, {kernel_degree}")
+        if legs_order < 4 or kernel_degree < 0 or n_rates < 0 or lag_degree < 0:
+            raise ValueError(f"legs_order must be >= 4 and kernel_degree, n_rates, lag_degree >= 0, got {legs_order}, "
+                             f"{kernel_degree}, {n_rates}, {lag_degree}")
         self.config = dict(legs_order=legs_order, kernel_degree=kernel_degree)
+        if n_rates:  # only then, so checkpoints of series fits keep their keys
+            self.config.update(n_rates=n_rates, lag_degree=lag_degree)
         self.legs_order, self.kernel_degree = int(legs_order), int(kernel_degree)
         self.register_buffer("kernel", torch.zeros(self.kernel_degree + 1, 2, dtype=torch.float64))
         self.register_buffer("dt", torch.zeros((), dtype=torch.float64))
+        self.has_lag = n_rates > 0
+        if self.has_lag:
+            self.register_buffer("lag_rates", torch.zeros(n_rates, 2, dtype=torch.float64))
+            self.register_buffer("lag_coef", torch.zeros(lag_degree + 1, n_rates, 2, dtype=torch.float64))
+            self.register_buffer("lag_scale", torch.ones((), dtype=torch.float64))
+
+    def set_lag(self, fit: lk.LagFit) -> None:
+        self.lag_rates.copy_(torch.view_as_real(torch.from_numpy(np.asarray(fit.rates, dtype=complex))))
+        self.lag_coef.copy_(torch.view_as_real(torch.from_numpy(np.asarray(fit.coef, dtype=complex))))
+        self.lag_scale.fill_(fit.scale)
+
+    def lag_fit(self) -> lk.LagFit:
+        return lk.LagFit("lag", torch.view_as_complex(self.lag_rates).numpy().copy(),
+                         torch.view_as_complex(self.lag_coef).numpy().copy(), float(self.lag_scale))
 
     @property
     def kernel_coef(self) -> np.ndarray:
@@ -66,11 +96,20 @@ class StructuredMemory(torch.nn.Module):
         coef = np.asarray(coef, dtype=complex)
         self.kernel.copy_(torch.from_numpy(np.stack([coef.real, coef.imag], 1)))
 
-    def memory(self, dt: float | None = None) -> LegSMemory:
-        """The `MemoryOperator` of the fit on a grid of step dt (None: the one it was fitted on)."""
+    def memory(self, dt: float | None = None, kind: str = "legs", order: int = 3):
+        """The `MemoryOperator` of the fit on a grid of step dt (None: the one it was fitted on): LegS, or for
+        kind "exp" (a pure lag kernel only) the exact exponential recurrence of order `order`."""
         step = float(self.dt) if dt is None else float(dt)
         if not step > 0:
             raise ValueError("the LegS memory needs dt (the kernel was never fitted)")
+        if kind == "exp":
+            fit = self.lag_fit() if self.has_lag else None
+            if fit is None or fit.degree != 0:
+                raise ValueError("memory 'exp' needs a pure lag kernel (P = 0): "
+                                 + ("got a G-series φ" if fit is None else f"got P = {fit.degree}"))
+            return ExponentialRecurrenceMemory(fit.rates, fit.coef[0], step, order)
+        if self.has_lag:
+            return LagLegSMemory(self.lag_fit(), self.legs_order, step)
         return LegSMemory(self.kernel_coef, self.legs_order, step)
 
 
@@ -121,6 +160,41 @@ def fit_memory_operator(net: StructuredMemory, G: np.ndarray, I: np.ndarray, *, 
 
 # ----------------------------------------------------------------------------- the estimator
 
+def choose_lag_kernel(G: np.ndarray, I: np.ndarray, dt: float, order: int, holdout: float, series_score: float | None,
+                      series_size: int, *, max_rates: int, max_degree: int, n_starts: int, grid_size: int,
+                      ridges: list[float], parsimony: float, exact_score: float):
+    """kernel_operator's hold-out choice among the lag families (exp, grid) and, when `series_score` is given,
+    the series φ already fitted (its hold-out score and size). Returns (label, lag fit on the whole window or
+    None for the series, hold-out score, every candidate's {kernel, size, holdout_residual})."""
+    fit_win, score_win, whole = windows(G, I, None, dt, order, "memory", holdout)
+    cands = []
+    for family in ("exp", "grid"):
+        cands += lag_candidates(family, fit_win, whole, max_rates=max_rates, max_degree=max_degree,
+                                n_starts=n_starts, grid_size=grid_size, ridges=ridges)
+    choose(cands, score_win, parsimony, exact_score)  # scores every candidate (.score)
+    labels = [c.label for c in cands] + ([] if series_score is None else ["series"])
+    scores = [c.score for c in cands] + ([] if series_score is None else [series_score])
+    sizes = [c.size for c in cands] + ([] if series_score is None else [series_size])
+    finite = [s if np.isfinite(s) else np.inf for s in scores]
+    i = lk.select(finite, sizes, parsimony, exact_score) if np.isfinite(finite).any() else int(np.argmin(sizes))
+    table = [{"kernel": k, "size": z, "holdout_residual": float(s)} for k, z, s in zip(labels, sizes, scores)]
+    score = float(scores[i]) if np.isfinite(scores[i]) else HOPELESS
+    if i == len(cands):
+        return "series", None, score, table
+    kernel, _ = cands[i].refit()
+    return labels[i], kernel.lag_fit(), score, table
+
+
+class MemoryKernel(Enum):
+    series = "series"  # φ(G) = Σ a_k G^k
+    auto = "auto"  # the hold-out choice among the lag families (exp, grid) and the series
+
+
+class MemoryKind(Enum):
+    legs = "legs"  # LegS projections of K(G(τ), τ) and G: any kernel
+    exp = "exp"  # the exact exponential recurrence: pure lag kernels (P = 0) only
+
+
 @dataclass
 class MemoryOperatorConfig(ModelConfig):
     name: str = "memory_operator"
@@ -131,9 +205,32 @@ class MemoryOperatorConfig(ModelConfig):
     ab_order: int = MISSING  # Adams–Bashforth order of the extrapolation
     corrector: bool = MISSING
     holdout: float = MISSING  # fraction of the window's nodes held out for memory_holdout_residual (0: none)
+    kernel: MemoryKernel = MISSING
+    memory: MemoryKind = MISSING
+    max_rates: int = MISSING  # kernel=auto: as kernel_operator's
+    max_degree: int = MISSING
+    n_starts: int = MISSING
+    grid_size: int = MISSING
+    ridges: list[float] = MISSING
+    parsimony: float = MISSING
+    exact_score: float = MISSING
 
     def check(self):
         super().check()
+        require(self.kernel is MemoryKernel.auto or self.memory is MemoryKind.legs, "model.memory",
+                "exp needs a lag kernel: set model.kernel=auto")
+        require(self.memory is MemoryKind.legs or self.max_degree == 0, "model.max_degree",
+                f"model.memory=exp needs a pure lag kernel (P = 0): set it to 0, got {self.max_degree}")
+        require(self.kernel is MemoryKernel.series or self.holdout > 0, "model.holdout",
+                "must be > 0 for model.kernel=auto (it chooses on the hold-out), got 0")
+        require(1 <= self.max_rates <= 8, "model.max_rates", f"must be in 1..8, got {self.max_rates}")
+        require(0 <= self.max_degree <= 4, "model.max_degree", f"must be in 0..4, got {self.max_degree}")
+        require(1 <= self.n_starts <= 100, "model.n_starts", f"must be in 1..100, got {self.n_starts}")
+        require(1 <= self.grid_size <= 256, "model.grid_size", f"must be in 1..256, got {self.grid_size}")
+        require(len(self.ridges) >= 1 and all(0 <= r < 1 for r in self.ridges), "model.ridges",
+                f"must be a non-empty list of values in [0, 1), got {self.ridges}")
+        require(self.parsimony >= 1, "model.parsimony", f"must be >= 1, got {self.parsimony}")
+        require(self.exact_score >= 0, "model.exact_score", f"must be >= 0, got {self.exact_score}")
         require(0 <= self.holdout < 1, "model.holdout", f"must be in [0, 1), got {self.holdout}")
         require(4 <= self.legs_order <= MAX_WIDTH, "model.legs_order", f"must be in 4..{MAX_WIDTH}, "
                 f"got {self.legs_order}")
@@ -174,6 +271,21 @@ class MemoryOperatorModel(Model):
                                       seed=seed, val_fraction=val_fraction, holdout=c.holdout, on_epoch=on_iteration)
         if "memory_holdout_residual" in history:
             self.fitted = {"memory_holdout_residual": history["memory_holdout_residual"][-1]}
+        if c.kernel is MemoryKernel.auto:
+            series = None if c.memory is MemoryKind.exp else history["memory_holdout_residual"][-1]
+            label, fit, score, table = choose_lag_kernel(
+                data.G, data.I, data.dt, order, c.holdout, series, 2 * (c.kernel_degree + 1), max_rates=c.max_rates,
+                max_degree=c.max_degree, n_starts=c.n_starts, grid_size=c.grid_size, ridges=list(c.ridges),
+                parsimony=c.parsimony, exact_score=c.exact_score)
+            if fit is not None:
+                net = self.make_net(legs_order=c.legs_order, kernel_degree=c.kernel_degree, n_rates=len(fit.rates),
+                                    lag_degree=fit.degree)
+                net.load_state_dict(self.net.state_dict(), strict=False)  # the series φ and dt
+                net.set_lag(fit)
+                self.net = net.eval()
+            self.fitted = {"memory_holdout_residual": score, "kernel": label}
+            history = {**history, "memory_holdout_residual": [score], "kernel_choice": label,
+                       "kernel_candidates": table}
         return history
 
     @classmethod
@@ -190,12 +302,14 @@ class MemoryOperatorModel(Model):
         if F is None:
             raise ValueError("memory_operator extrapolation needs the streaming term F")
         c, dt = self.config, float(t[1] - t[0])
-        if fused_stepper.supported(self.net, c.corrector):
+        # the fused loop knows φ(G) only: lag kernels (and the recurrence) take the generic stepper
+        lag = getattr(self.net, "has_lag", False)
+        if not lag and fused_stepper.supported(self.net, c.corrector):
             # the same maths as the generic stepper below, in one fused loop (tests/models/test_fused_stepper.py)
             G, _ = fused_stepper.adams_fused(self.net, F, G_known, I_known, dt, len(t), order=c.ab_order)
             return G
-        G, _ = adams_integrate(F, self.net.memory(), G_known, I_known, dt, len(t), order=c.ab_order,
-                               corrector=c.corrector)
+        memory = self.net.memory(dt, kind=c.memory.value if lag else "legs", order=c.ab_order)
+        G, _ = adams_integrate(F, memory, G_known, I_known, dt, len(t), order=c.ab_order, corrector=c.corrector)
         return G
 
 

@@ -165,7 +165,8 @@ def choose_lag_kernel(G: np.ndarray, I: np.ndarray, dt: float, order: int, holdo
                       ridges: list[float], parsimony: float, exact_score: float):
     """kernel_operator's hold-out choice among the lag families (exp, grid) and, when `series_score` is given,
     the series φ already fitted (its hold-out score and size). Returns (label, lag fit on the whole window or
-    None for the series, hold-out score, every candidate's {kernel, size, holdout_residual})."""
+    None for the series, its relative residual of I there, hold-out score, every candidate's {kernel, size,
+    holdout_residual})."""
     fit_win, score_win, whole = windows(G, I, None, dt, order, "memory", holdout)
     cands = []
     for family in ("exp", "grid"):
@@ -180,9 +181,9 @@ def choose_lag_kernel(G: np.ndarray, I: np.ndarray, dt: float, order: int, holdo
     table = [{"kernel": k, "size": z, "holdout_residual": float(s)} for k, z, s in zip(labels, sizes, scores)]
     score = float(scores[i]) if np.isfinite(scores[i]) else HOPELESS
     if i == len(cands):
-        return "series", None, score, table
-    kernel, _ = cands[i].refit()
-    return labels[i], kernel.lag_fit(), score, table
+        return "series", None, None, score, table
+    kernel, refit = cands[i].refit()
+    return labels[i], kernel.lag_fit(), float(np.sqrt(refit["loss"][-1])), score, table
 
 
 class MemoryKernel(Enum):
@@ -273,7 +274,7 @@ class MemoryOperatorModel(Model):
             self.fitted = {"memory_holdout_residual": history["memory_holdout_residual"][-1]}
         if c.kernel is MemoryKernel.auto:
             series = None if c.memory is MemoryKind.exp else history["memory_holdout_residual"][-1]
-            label, fit, score, table = choose_lag_kernel(
+            label, fit, residual, score, table = choose_lag_kernel(
                 data.G, data.I, data.dt, order, c.holdout, series, 2 * (c.kernel_degree + 1), max_rates=c.max_rates,
                 max_degree=c.max_degree, n_starts=c.n_starts, grid_size=c.grid_size, ridges=list(c.ridges),
                 parsimony=c.parsimony, exact_score=c.exact_score)
@@ -283,6 +284,9 @@ class MemoryOperatorModel(Model):
                 net.load_state_dict(self.net.state_dict(), strict=False)  # the series φ and dt
                 net.set_lag(fit)
                 self.net = net.eval()
+                # the chosen kernel's residual on the window (fitted on all trajectories: no validation residual)
+                history = {k: v for k, v in history.items() if k != "val_loss"}
+                history.update(kernel_residual=[residual], loss=[residual])
             self.fitted = {"memory_holdout_residual": score, "kernel": label}
             history = {**history, "memory_holdout_residual": [score], "kernel_choice": label,
                        "kernel_candidates": table}

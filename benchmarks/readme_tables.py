@@ -110,7 +110,8 @@ TABLES = {
         ("r2_median", "median", number(3)), ("vpt_lyapunov_median", "VPT median (Lyapunov t.)", number(2)),
         ("budget", "training", text), ("train_s", "train s", seconds), ("note", "note", text)]),
     "paper2_table5": Table("paper2", lambda r: r["paper2"]["spirals"], [
-        ("model", "model", text), ("test", "test", text), ("r2", "r2", number(3)), ("r2_std", "± std", number(2)),
+        ("model", "model", text), ("trained_on", "trained on", text), ("test", "test", text), ("r2", "r2", number(3)),
+        ("r2_std", "± std", number(2)),
         ("r2_median", "median", number(3)), ("r2_paper", "r2, the paper's measure", number(3)),
         ("r2_paper_std", "± std", number(2)), ("paper_reports", "paper reports", text),
         ("budget", "training", text), ("train_s", "train s", seconds), ("note", "note", text)]),

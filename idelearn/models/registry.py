@@ -381,6 +381,7 @@ class DirectRNNConfig(SteppedTraining):
     hidden_size: int = MISSING
     num_layers: int = MISSING
     context: int = MISSING  # curve data: observed points given when extrapolating
+    random_start: bool = MISSING  # curve data: train on segments starting anywhere (models/segments.py)
 
     def check(self):
         super().check()
@@ -406,17 +407,37 @@ class DirectRNNModel(Model):
     def make_net(self, **net_config):
         return direct_rnn_mod.DirectRNN(**net_config)
 
+    def check(self, kind, n_traj):
+        if self.config.random_start and kind == "ide":
+            # IDE models continue the training window from its start; its time feature would run past
+            # the training span (unit times > 1) at every extrapolated node
+            raise Incompatible("model.random_start trains on segments of curves; IDE data are continued from "
+                               "the start of their window (use model.random_start=false)")
+
+    def unit_time(self, t):
+        t0, t1 = self.fitted["time_span"]
+        return (np.asarray(t) - t0) / (t1 - t0)
+
     def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
         c = self.config
         torch.manual_seed(seed)
         G = as_matrices(data.G)
+        segments = {}
+        if c.random_start:  # trained on segments, each node with its time (unit time over the training span)
+            if c.context >= len(data.t) - 1:
+                raise Incompatible(f"model.context {c.context} must be below the curves' {len(data.t)} points "
+                                   "less one (model.random_start leaves a point to predict)")
+            self.fitted = {"time_span": [float(data.t[0]), float(data.t[-1])]}
+            segments = dict(tau=self.unit_time(data.t), segment_context=c.context)
         self.net = self.make_net(n_features=2 * int(np.prod(G.shape[-2:])), hidden_size=c.hidden_size,
-                                 num_layers=c.num_layers)
+                                 num_layers=c.num_layers, **({"timed": True} if c.random_start else {}))
         return direct_rnn_mod.fit_direct_rnn(self.net, G, steps=c.steps, lr=c.lr, batch_size=c.batch_size, seed=seed,
-                                             on_step=on_iteration, device=device, checkpointing=checkpointing)
+                                             on_step=on_iteration, device=device, checkpointing=checkpointing,
+                                             **segments)
 
     def extrapolate(self, G_known, t, *, F=None, I_known=None, solver=None):
-        rolled = direct_rnn_mod.rollout(self.net, as_matrices(G_known), len(t) - G_known.shape[1])
+        tau = self.unit_time(t) if self.net.timed else None
+        rolled = direct_rnn_mod.rollout(self.net, as_matrices(G_known), len(t) - G_known.shape[1], tau)
         if G_known.ndim == 3:  # real curves: back to (n, n_t, dim)
             rolled = rolled[..., 0].real
         return np.concatenate([G_known, rolled], axis=1)
@@ -478,6 +499,7 @@ class CurveModelConfig(EpochTraining):
 
     context: int = MISSING  # observed points the model is given
     log_space: bool = MISSING  # model log y (positive curves spanning decades: Lotka-Volterra)
+    random_start: bool = MISSING  # train on segments starting anywhere along the curves (models/segments.py)
 
     def check(self):
         super().check()
@@ -506,7 +528,8 @@ class CurveModel(Model):
         c = self.config
         return ie_common.fit_ie_model(self.net, curves, t, context=c.context, epochs=c.epochs, lr=c.lr,
                                       batch_size=c.batch_size, seed=seed, lr_final=c.lr_final,
-                                      on_epoch=on_iteration, device=device, checkpointing=checkpointing)
+                                      on_epoch=on_iteration, device=device, checkpointing=checkpointing,
+                                      random_start=c.random_start)
 
     def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
         torch.manual_seed(seed)
@@ -676,7 +699,7 @@ class LatentODEModel(CurveModel):
     def net_config(self):
         c = self.config
         return dict(latent_dim=c.latent_dim, hidden=c.hidden, rnn_hidden=c.rnn_hidden, method=c.method, rtol=c.rtol,
-                    atol=c.atol, adjoint=c.adjoint)
+                    atol=c.atol, adjoint=c.adjoint, **({"timed": True} if c.random_start else {}))
 
     def make_net(self, **net_config):
         return latent_ode_mod.LatentODE(**net_config)
@@ -686,7 +709,7 @@ class LatentODEModel(CurveModel):
         return latent_ode_mod.fit_latent_ode(self.net, curves, t, context=c.context, epochs=c.epochs, lr=c.lr,
                                              batch_size=c.batch_size, seed=seed, lr_final=c.lr_final,
                                              obs_std=c.obs_std, on_epoch=on_iteration, device=device,
-                                             checkpointing=checkpointing)
+                                             checkpointing=checkpointing, random_start=c.random_start)
 
 
 MODELS: dict[str, type[Model]] = {m.name: m for m in (LSTMOperatorModel, KernelOperatorModel, DirectRNNModel,

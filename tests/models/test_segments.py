@@ -85,28 +85,27 @@ def oscillators(n, seed):
 
 
 def trained_rnn(random_start):
+    """Untimed either way (the dynamics are autonomous): the two models differ by the sampler alone."""
     torch.manual_seed(0)
-    model = DirectRNN(4, 32, 1, timed=random_start)
+    model = DirectRNN(4, 32, 1)
     fit_direct_rnn(model, oscillators(16, seed=0), steps=600, lr=1e-2, batch_size=8, seed=0, val_fraction=0.0,
-                   tau=T_GRID if random_start else None, segment_context=CONTEXT if random_start else None)
+                   segment_context=CONTEXT if random_start else None)
     return model
 
 
 def mid_curve_error(model):
-    """Relative error after the context, given points MID..MID+CONTEXT-1 of unseen curves (a timed model
-    also gets the segment's own times, as `idelearn extrapolate start=MID` gives them)."""
+    """Relative error after the context, given points MID..MID+CONTEXT-1 of unseen curves."""
     curves = oscillators(8, seed=1)[:, MID:]
-    tau = T_GRID[MID:] if model.timed else None
-    pred = rollout(model, curves[:, :CONTEXT], N_T - MID - CONTEXT, tau)
+    pred = rollout(model, curves[:, :CONTEXT], N_T - MID - CONTEXT)
     return float(np.linalg.norm(pred - curves[:, CONTEXT:]) / np.linalg.norm(curves[:, CONTEXT:]))
 
 
 def test_training_on_segments_continues_a_mid_curve_segment():
     first = mid_curve_error(trained_rnn(random_start=False))
     segments = mid_curve_error(trained_rnn(random_start=True))
-    # measured: first segments 0.19, random segments 0.018 (ratio 10.8); a sampler that always drew
-    # start 0 trains what first segments train (ratio ~1)
-    assert segments < 0.1
+    # measured: first segments 0.19, random segments 0.025 (ratio 7.7); a sampler that always drew start 0
+    # trains what first segments train (0.19, ratio ~1), caught by both bounds
+    assert segments < 0.125
     assert first > 2 * segments
 
 

@@ -392,6 +392,11 @@ class DirectRNNConfig(SteppedTraining):
         require(1 <= self.context <= MAX_NODES, "model.context", f"must be in 1..{MAX_NODES:.0e}, got {self.context}")
 
 
+def trained_on_first_segments_before(ckpt: dict) -> dict:
+    """A checkpoint written before `model.random_start` existed: its model was trained on first segments."""
+    return {**ckpt, "config": {"random_start": False, **ckpt["config"]}}
+
+
 def as_matrices(G: np.ndarray) -> np.ndarray:
     """Curves (n, n_t, dim) become complex column matrices (n, n_t, dim, 1), the LSTM models' layout."""
     return G.astype(complex) if G.ndim == 4 else G[..., None].astype(complex)
@@ -406,6 +411,10 @@ class DirectRNNModel(Model):
 
     def make_net(self, **net_config):
         return direct_rnn_mod.DirectRNN(**net_config)
+
+    @classmethod
+    def restore(cls, ckpt):
+        return super().restore(trained_on_first_segments_before(ckpt))
 
     def check(self, kind, n_traj):
         if self.config.random_start and kind == "ide":
@@ -522,6 +531,10 @@ class CurveModel(Model):
 
     def net_config(self) -> dict:
         raise NotImplementedError
+
+    @classmethod
+    def restore(cls, ckpt):
+        return super().restore(trained_on_first_segments_before(ckpt))
 
     def train_net(self, curves: np.ndarray, t: np.ndarray, *, seed, on_iteration, device, checkpointing) -> dict:
         """Fit self.net on normalised curves and unit times."""

@@ -175,8 +175,11 @@ def run(cfg: Paper2Suite, report, log) -> None:
         fig = report.out_dir / "paper2_table5_per_curve.png"
         plot_r2_distribution(per_curve, fig, measure="squared Pearson correlation (the paper's R²)")
         report.figure(fig, "Per-curve r2 (the paper's measure) on the unseen spirals, like the paper's figure 7")
+    def row_label(r):
+        return r["model"] + (f" trained on {r['trained_on']}" if r.get("trained_on") else "")
+
     report.text("Each row, as commands (the suite composes exactly these configs):\n\n" + "\n".join(
-        f"- {r['model']}, {r.get('test', '')}: `{r['train_command']}` then `{r.get('extrapolate_command', '–')}`"
+        f"- {row_label(r)}, {r.get('test', '')}: `{r['train_command']}` then `{r.get('extrapolate_command', '–')}`"
         for r in timing + table5 + further))
     report.results["paper2"] = {"timing": timing, "spirals": table5, "cases": further,
                                 "spirals_per_curve_r2_paper": {k: v.tolist() for k, v in per_curve.items()}}

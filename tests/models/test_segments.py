@@ -135,3 +135,14 @@ def test_extrapolate_gives_a_model_trained_on_segments_their_own_times(tmp_path)
         pred = extrapolate_curves(model, trained, Curves(str(path), 2.0), 3, 1e6, start=4)
         np.testing.assert_allclose(model.t, expected)
         assert pred.split == 3 and pred.start == 4 and np.array_equal(pred.G_true, np.load(path)[:, 4:])
+
+
+def test_a_checkpoint_from_before_random_start_restores_as_trained_on_first_segments():
+    from idelearn import config
+    from idelearn.models.registry import MODELS
+
+    for name in ("anie", "direct_rnn"):
+        model = MODELS[name](config.to_object(config.compose("train", [f"model={name}"]).model))
+        ckpt = model.checkpoint()
+        del ckpt["config"]["random_start"]  # what idelearn wrote before the key existed
+        assert MODELS[name].restore(ckpt).config.random_start is False

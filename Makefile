@@ -19,14 +19,15 @@ $(STAMP): pyproject.toml
 
 # The main job: learn the Dyson memory integral on t <= 10, extrapolate to t = 40 (rel_l2 + figure path printed).
 demo: setup
-	$(BIN)/idelearn train model=lstm_operator
+	$(BIN)/idelearn train model=memory_operator
 	$(BIN)/idelearn extrapolate t_final=40
 
+# Two workers (pytest-xdist), each test file on one of them (its module fixtures built once), one thread each.
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 # The property-based tests of the CLI with 10x the examples of `make test` (about 11 min on 2 cores).
 test-fuzz: setup

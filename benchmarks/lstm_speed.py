@@ -10,7 +10,7 @@ depend on them):
   - plain nn.LSTM loop: the model's nn.LSTM called once per step, nothing else (the floor
     of any per-step torch code);
   - current path: LearnedMemory + adams_integrate (the generic memory-operator path);
-  - fast path: fast_lstm.adams_lstm with the paper's LSTM memory, and with the default LegS
+  - fast path: fused_stepper.adams_fused with the paper's LSTM memory, and with the default LegS
     memory (N = 256 Legendre modes), what extrapolate uses;
   - the exact reference solver (ABM8, relaxed FFT memory) over the same steps;
 * a batch of trajectories (--batch, default 1024), trajectory·steps per second, one thread:
@@ -37,8 +37,9 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from idelearn.equations.dyson import dyson_exact, dyson_problem
-from idelearn.models import fast_lstm, training
+from idelearn.models import fused_stepper, training
 from idelearn.models.lstm_operator import LearnedMemory, LSTMOperator, fit_lstm_operator
+from idelearn.models.memory_operator import StructuredMemory
 from idelearn.solvers import solve_ide
 from idelearn.solvers.multistep import adams_integrate
 
@@ -47,7 +48,7 @@ DT = 0.01
 
 def make_model(seed: int = 0) -> LSTMOperator:
     torch.manual_seed(seed)
-    model = LSTMOperator(2, 64, 2, ema=0.003, memory="lstm", legs_order=4, kernel_degree=0).eval()
+    model = LSTMOperator(2, 64, 2, ema=0.003).eval()
     with torch.no_grad():  # a small output keeps the random closed loop tame (no overflow)
         model.y_scale.fill_(0.05)
     return model
@@ -71,9 +72,10 @@ def median_times(fns: dict, repeat: int) -> dict:
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
-def legs_model(N: int = 256) -> LSTMOperator:
-    """The default memory (structured LegS, N modes) with Dyson's kernel φ(G) = -iG (speed does not depend on it)."""
-    model = LSTMOperator(2, 64, 2, ema=0.003, memory="legs", legs_order=N, kernel_degree=8).eval()
+def legs_model(N: int = 256) -> StructuredMemory:
+    """memory_operator's structured LegS memory (N modes) with Dyson's kernel φ(G) = -iG (speed does not depend
+    on it)."""
+    model = StructuredMemory(N, 8).eval()
     model.set_kernel(np.array([0, -1j, 0, 0, 0, 0, 0, 0, 0]))
     model.dt.fill_(DT)
     return model
@@ -99,10 +101,10 @@ def single(steps: int, repeat: int) -> dict:
         "plain nn.LSTM loop": plain,
         "current (LearnedMemory + adams_integrate)":
             lambda: adams_integrate(p.F, LearnedMemory(model), Gk, Ik, DT, n0 + slow_steps, order=3),
-        "fast path (adams_lstm, numpy engine)":
-            lambda: fast_lstm.adams_lstm(model, p.F, Gk, Ik, DT, n0 + steps, order=3),
+        "fast path (adams_fused, numpy engine)":
+            lambda: fused_stepper.adams_fused(model, p.F, Gk, Ik, DT, n0 + steps, order=3),
         "fast path, LegS memory (the default, N = 256)":
-            lambda: fast_lstm.adams_lstm(structured, p.F, Gk, Ik, DT, n0 + steps, order=3),
+            lambda: fused_stepper.adams_fused(structured, p.F, Gk, Ik, DT, n0 + steps, order=3),
         "exact reference (ABM8, relaxed memory), same steps":
             lambda: solve_ide(p.F, p.K, p.G0, (n0 + steps) * DT, DT, order=8, memory="relaxed"),
     }
@@ -135,9 +137,9 @@ def batched(B: int, steps: int, repeat: int) -> dict:
     fns = {
         "bare nn.LSTM, stepped": bare,
         "fast path, torch engine":
-            lambda: fast_lstm.adams_lstm(model, p.F, Gk, Ik, DT, n0 + steps, engine="torch"),
+            lambda: fused_stepper.adams_fused(model, p.F, Gk, Ik, DT, n0 + steps, engine="torch"),
         "fast path, numpy engine":
-            lambda: fast_lstm.adams_lstm(model, p.F, Gk, Ik, DT, n0 + steps, engine="numpy"),
+            lambda: fused_stepper.adams_fused(model, p.F, Gk, Ik, DT, n0 + steps, engine="numpy"),
         "nn.LSTM full sequence (reference only)": full_sequence,
     }
     return {k: B * (n0 + steps) / s for k, s in median_times(fns, repeat).items()}
@@ -175,9 +177,9 @@ def epoch_seconds(setting, G, I, epochs: int, threads: int, window: int = 0,
     training.VAL_MONITOR = len(G) if validate_all else monitor
     stamps = []
     try:
-        model = LSTMOperator(2 * d * d, hidden, 2, ema=0.003, memory="lstm", legs_order=4, kernel_degree=0)
-        fit_lstm_operator(model, G, I, dt=DT, steps=epochs, lr=1e-2, batch_size=batch, seed=0, gain=1.0,
-                          bptt_window=window, order=8, kernel_steps=1,
+        model = LSTMOperator(2 * d * d, hidden, 2, ema=0.003)
+        fit_lstm_operator(model, G, I, steps=epochs, lr=1e-2, batch_size=batch, seed=0, gain=1.0,
+                          bptt_window=window,
                           on_epoch=lambda ep, rec: stamps.append(time.perf_counter()))
     finally:
         training.VAL_MONITOR = monitor
@@ -228,11 +230,11 @@ def main(argv=None):
         for k, v in us.items():
             print(f"  {k:<44} {v:10.1f}   {ref / v:6.2f}x vs plain loop")
         cur = us["current (LearnedMemory + adams_integrate)"]
-        print(f"  fast path vs current path: {cur / us['fast path (adams_lstm, numpy engine)']:.0f}x faster")
+        print(f"  fast path vs current path: {cur / us['fast path (adams_fused, numpy engine)']:.0f}x faster")
 
         tp = batched(args.batch, steps=40 if q else 200, repeat=3 if q else 5)
         bare = tp["bare nn.LSTM, stepped"]
-        default = "torch" if args.batch >= fast_lstm.TORCH_BATCH else "numpy"
+        default = "torch" if args.batch >= fused_stepper.TORCH_BATCH else "numpy"
         print(f"\n{args.batch} trajectories (trajectory·steps per second; default engine here: {default})")
         for k, v in tp.items():
             print(f"  {k:<44} {v:12.3g}   {v / bare:6.1%} of bare stepped nn.LSTM")

@@ -1,12 +1,13 @@
-"""README's result tables, generated from the benchmark suites' results.json.
+"""The result tables of README.md and docs/results.md, generated from the benchmark suites' results.json.
 
-    python benchmarks/readme_tables.py                       # rewrite README's tables from benchmarks/results/
-    python benchmarks/readme_tables.py --check               # exit 1 if README differs from what they give
+    python benchmarks/readme_tables.py                       # rewrite the tables from benchmarks/results/
+    python benchmarks/readme_tables.py --check               # exit 1 if a table differs from what they give
     python benchmarks/readme_tables.py --take outputs/benchmark/<run dir>   # keep a run's results.json
 
-Each table sits in README between `<!-- results:NAME -->` and `<!-- /results:NAME -->`, and names
-the command that produced it. A suite run's results.json is kept as benchmarks/results/<suite>.json
-(`--take`), so prose and measurement cannot drift apart: tests/test_readme.py runs `--check`.
+Each table sits between `<!-- results:NAME -->` and `<!-- /results:NAME -->` in README.md (the one
+headline table) or docs/results.md (all the others), and names the command that produced it. A suite
+run's results.json is kept as benchmarks/results/<suite>.json (`--take`), so prose and measurement
+cannot drift apart: tests/test_readme.py checks every table against its results.
 """
 
 from __future__ import annotations
@@ -23,6 +24,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 README = ROOT / "README.md"
+RESULTS_DOC = ROOT / "docs" / "results.md"
+DOCUMENTS = (README, RESULTS_DOC)
+
+# Results measured before issue 18 renamed the learned memory models carry this in results["run"]["model_names"]:
+# their `lstm_operator` ran `model.memory` (default `legs`, the structured memory that is now `memory_operator`).
+OLD_NAMES = "before issue 18"
+RENAMED = ("† Measured before issue 18 renamed the models, as `model=lstm_operator` with `model.memory=legs` "
+           "(its default then, now `model=memory_operator`), `lstm` (now `model=lstm_operator`, the paper's LSTM) "
+           "or `legs_lstm` (an LSTM on the LegS memory's residual).")
+MEMORY = re.compile(r"model\.memory=(\w+)")
+TODAY = {"legs": "memory_operator†", "lstm": "lstm_operator†", "legs_lstm": "legs_lstm†"}
+
+
+def today_name(results: dict, model: str | None, command: str = "") -> str | None:
+    """The model's name today: results from before the rename name the memory they ran."""
+    if model != "lstm_operator" or results["run"].get("model_names") != OLD_NAMES:
+        return model
+    memory = MEMORY.search(command)
+    return TODAY[memory.group(1) if memory else "legs"]
+
+
+def renamed(results: dict, rows: list[dict]) -> list[dict]:
+    return [{**row, "model": today_name(results, row.get("model"), row.get("train_command", ""))} for row in rows]
 
 
 def number(digits: int = 3) -> Callable:
@@ -47,11 +71,33 @@ def text(v) -> str:
     return "one fit" if v == "1 fits" else str(v)  # results written before the suites said "one fit"
 
 
-def fig7_ratios(comparisons: dict) -> list[dict]:
+def fig7_ratios(results: dict) -> list[dict]:
     """The figure-7 comparison: each learned model's rel_l2 and how many times lower it is than the baselines'."""
-    fig7 = comparisons.get("fig7", {"rel_l2": {}, "ratios": {}})
-    return [{"model": m, "rel_l2": e, **fig7["ratios"].get(m, {})} for m, e in fig7["rel_l2"].items()
-            if m not in ("direct_rnn", "dmd")]
+    fig7 = results["paper1_accuracy_comparisons"].get("fig7", {"rel_l2": {}, "ratios": {}})
+    return renamed(results, [{"model": m, "rel_l2": e, **fig7["ratios"].get(m, {})}
+                             for m, e in fig7["rel_l2"].items() if m not in ("direct_rnn", "dmd")])
+
+
+# README's headline: both papers' first memory case and the figure-7 case with every model (case, old model name).
+HEADLINE = [("fig 8 row 1: Dyson single trajectory", "lstm_operator", "h = -1"),
+            ("fig 8 row 1: Dyson single trajectory", "kernel_operator", "h = -1"),
+            ("fig 8 rows 2-3: Dyson multi-trajectory", "lstm_operator", "h = 11.5"),
+            ("fig 7: matrix IDE multi-trajectory", "lstm_operator", None),
+            ("fig 7: matrix IDE multi-trajectory", "kernel_operator", None),
+            ("fig 7: matrix IDE multi-trajectory", "direct_rnn", None),
+            ("fig 7: DMD on the test trajectory's window", "dmd", None)]
+
+
+def headline(results: dict) -> list[dict]:
+    """HEADLINE's rows, each found exactly once (a renamed case fails here instead of dropping out silently)."""
+    rows = []
+    for case, model, test in HEADLINE:
+        found = [r for r in results["paper1_accuracy"]
+                 if r["case"] == case and r["model"] == model and test in (None, r["test"])]
+        if len(found) != 1:
+            raise KeyError(f"headline row {case!r} / {model} / {test}: {len(found)} rows in the results")
+        rows += found
+    return renamed(results, rows)
 
 
 @dataclass
@@ -63,23 +109,35 @@ class Table:
     def render(self, results: dict) -> str:
         run = results["run"]
         machine = results["machine"]
+        headers = [h.replace("lstm_operator", today_name(results, "lstm_operator")) for _, h, _ in self.columns]
         lines = [f"Measured by `{run['command']}` on {run['date']} ({machine['cpu']}, {machine['cores']} cores, "
                  f"torch {machine['torch']}); results in `benchmarks/results/{self.suite}.json`.", "",
-                 "| " + " | ".join(h for _, h, _ in self.columns) + " |",
+                 "| " + " | ".join(headers) + " |",
                  "|" + "---|" * len(self.columns)]
         for row in self.rows(results):
             lines.append("| " + " | ".join(fmt(row.get(key)) for key, _, fmt in self.columns) + " |")
+        if "†" in "\n".join(lines):
+            lines += ["", RENAMED]
         return "\n".join(lines)
 
 
+def levers(results: dict) -> list[dict]:
+    return renamed(results, results["paper1_accuracy"])
+
+
 TABLES = {
-    "paper1_accuracy": Table("paper1_accuracy", lambda r: r["paper1_accuracy"], [
+    "headline": Table("paper1_accuracy", headline, [
+        ("case", "case", text), ("model", "model", text), ("test", "test", text),
+        ("rel_l2", "rel_l2", percent), ("target", "target", percent),
+        ("budget", "training", text), ("train_s", "train s", seconds), ("note", "note", text)]),
+    "paper1_accuracy": Table("paper1_accuracy", lambda r: renamed(r, r["paper1_accuracy"]), [
         ("case", "case", text), ("model", "model", text), ("test", "test", text),
         ("rel_l2", "rel_l2", percent), ("target", "target", percent), ("met", "met", text),
         ("budget", "training", text), ("train_s", "train s", seconds), ("note", "note", text)]),
-    "paper1_levers": Table("paper1_levers", lambda r: r["paper1_accuracy"], [
-        ("case", "lever", text), ("test", "test", text), ("rel_l2", "rel_l2", percent), ("target", "target", percent),
-        ("budget", "training", text), ("train_s", "train s", seconds), ("note", "note", text)]),
+    "paper1_levers": Table("paper1_levers", levers, [
+        ("case", "lever", text), ("model", "model", text), ("test", "test", text), ("rel_l2", "rel_l2", percent),
+        ("target", "target", percent), ("budget", "training", text), ("train_s", "train s", seconds),
+        ("note", "note", text)]),
     "kernel_families": Table("kernel_families", lambda r: r["paper1_accuracy"], [
         ("case", "family", text), ("test", "test", text), ("rel_l2", "rel_l2", percent), ("target", "target", percent),
         ("budget", "training", text), ("train_s", "train s", seconds), ("note", "note", text)]),
@@ -96,7 +154,7 @@ TABLES = {
         ("lstm_operator_matched_reference_s", "reference as accurate, s", number(2)),
         ("kernel_operator_s", "kernel_operator s", number(2)), ("kernel_operator_err", "its max error", number(2)),
         ("kernel_operator_matched_reference_s", "reference as accurate, s", number(2))]),
-    "paper1_fig7_ratios": Table("paper1_accuracy", lambda r: fig7_ratios(r["paper1_accuracy_comparisons"]), [
+    "paper1_fig7_ratios": Table("paper1_accuracy", fig7_ratios, [
         ("model", "model", text), ("rel_l2", "rel_l2", percent), ("direct_rnn", "direct_rnn's rel_l2 / its", number(3)),
         ("dmd", "dmd's rel_l2 / its", number(3))]),
     # Table 1 and the cases: the quiet-machine run of 2026-11-30 (its timings); Table 5: paper2.json,
@@ -135,22 +193,25 @@ def regenerate(readme: str, results_dir: Path = RESULTS) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 if README's tables differ")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a document's tables differ")
     parser.add_argument("--take", type=Path, help="a benchmark run directory whose results.json to keep")
     args = parser.parse_args()
     if args.take:
         results = json.loads((args.take / "results.json").read_text())
         RESULTS.mkdir(exist_ok=True)
         shutil.copy(args.take / "results.json", RESULTS / f"{results['run']['suite']}.json")
-    old = README.read_text()
-    new = regenerate(old)
-    if args.check:
+    stale = []
+    for document in DOCUMENTS:
+        old = document.read_text()
+        new = regenerate(old)
         if new != old:
-            print("README's result tables differ from benchmarks/results/: run benchmarks/readme_tables.py",
-                  file=sys.stderr)
-            sys.exit(1)
-        return
-    README.write_text(new)
+            stale.append(document.relative_to(ROOT))
+            if not args.check:
+                document.write_text(new)
+    if args.check and stale:
+        print(f"result tables in {', '.join(map(str, stale))} differ from benchmarks/results/: "
+              "run benchmarks/readme_tables.py", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import importlib
 import sys
+import unicodedata
 
-from .config import CONFIG_MODULE
+import hydra
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf.errors import MissingMandatoryValue, ValidationError
+
+from . import config
+from .config import CONFIG_MODULE, compose_error_line
+from .errors import RunFailure, UserError
+from .models.registry import MODELS
 
 COMMANDS = {
     "generate": "solve an equation and write dataset.npz + dataset.json",
-    "train": "train a model (lstm_operator, direct_rnn, dmd, nie, anie) on a dataset",
+    "train": f"train a model ({', '.join(MODELS)}) on a dataset",
     "extrapolate": "continue a trained model's trajectories past its training window",
     "benchmark": "run a benchmark suite and write report.md + results.json",
 }
@@ -34,8 +44,6 @@ def usage() -> str:
 
 def one_line(message: str) -> str:
     """`message` on one line: line breaks and other control characters (e.g. in a file name) escaped."""
-    import unicodedata
-
     return "".join(ascii(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c
                    for c in str(message))
 
@@ -45,32 +53,11 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-def compose_error_line(exc: BaseException) -> str:
-    """One line from a Hydra/OmegaConf composition error (they span several lines)."""
-    parts = []
-    while exc is not None:
-        text = str(exc).split("Config search path")[0].strip()
-        if text:
-            lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-            line = lines[0]
-            key = next((ln for ln in lines if ln.startswith("full_key:")), "")
-            if key and key.split(":", 1)[1].strip() not in line:
-                line += f" ({key})"
-            if "Available options" in text:  # unknown group option: list the real ones
-                options = [ln for ln in lines[2:] if not ln.startswith("schema")]
-                line += f"; available: {', '.join(options)}"
-            parts.append(line)
-        exc = exc.__cause__
-    return " <- ".join(dict.fromkeys(parts))
-
-
 def sweep_checks(overrides: list[str]) -> list[list[str]]:
     """Override lists that cover every value of a sweep (`key=a,b,c`) once: each value with the others' first.
 
     Checking these costs one composition per value rather than one per job of the sweep.
     """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     parsed = OverridesParser.create().parse_overrides(overrides)
     choices = []
     for text, override in zip(overrides, parsed):
@@ -98,10 +85,6 @@ def precheck(command: str, overrides: list[str], multirun: bool = False) -> None
 
     For a sweep (-m), every value of every swept key is checked before any job starts.
     """
-    from hydra import compose, initialize_config_module
-
-    from . import config
-
     plain = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
     combo = plain  # what the error names when the sweep itself cannot be parsed
     try:
@@ -133,8 +116,6 @@ def names_a_key(line: str, overrides: list[str]) -> bool:
 
 def unparsable(overrides: list[str]) -> str | None:
     """The first override that Hydra's override grammar rejects, if any."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     parser = OverridesParser.create()
     for override in overrides:
         try:
@@ -146,8 +127,6 @@ def unparsable(overrides: list[str]) -> str | None:
 
 def culprit(command: str, overrides: list[str]) -> str:
     """The first override that makes composition fail (for errors that name no key, e.g. `dataset=0`)."""
-    from hydra import compose, initialize_config_module
-
     with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
         for i, override in enumerate(overrides):
             try:
@@ -159,10 +138,6 @@ def culprit(command: str, overrides: list[str]) -> str:
 
 def input_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean bad input once Hydra has composed the config (e.g. a missing `???` value)."""
-    from omegaconf.errors import MissingMandatoryValue, ValidationError
-
-    from .errors import UserError
-
     return UserError, MissingMandatoryValue, ValidationError
 
 
@@ -174,14 +149,8 @@ def out_of_memory(exc: BaseException) -> bool:
 
 
 def run_command(command: str, overrides: list[str]) -> None:
-    import hydra
-    from hydra.core.global_hydra import GlobalHydra
-
-    from . import config
-    from .errors import RunFailure
-
-    config.register()
     module = importlib.import_module(f"idelearn.commands.{command}")
+    module.register()
     multirun = any(a in MULTIRUN_FLAGS for a in overrides)
     if not any(a in INFO_FLAGS or a.startswith("--") and a not in MULTIRUN_FLAGS for a in overrides):
         precheck(command, [a for a in overrides if a not in MULTIRUN_FLAGS], multirun)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import jv
 
 from idelearn.equations.dyson import dyson_exact, dyson_problem
 
@@ -17,6 +18,15 @@ def dyson_error(sol, H, c) -> float:
 
 def dyson(H, c=1.0):
     return dyson_problem(np.atleast_2d(np.asarray(H, dtype=complex)), c)
+
+
+def dyson_memory(t, h, c=1.0):
+    """Exact G and I = dG/dt + i h G of i dG/dt = h G + c^2 (G*G)(t), G(0) = -i; (1, n_t, 1, 1) each."""
+    x = 2 * c * np.maximum(t, 1e-300)
+    j = np.where(t > 0, jv(1, x) / (c * np.maximum(t, 1e-300)), 1.0)
+    dj = np.where(t > 0, -2 * jv(2, x) / np.maximum(t, 1e-300), 0.0)
+    ph = np.exp(-1j * h * t)
+    return (-1j * ph * j).reshape(1, -1, 1, 1), (-1j * ph * dj).reshape(1, -1, 1, 1)
 
 
 # idesolver's analytic problems (JoshKarpel/idesolver, tests/test_solver_against_analytic_solutions.py)

@@ -1,18 +1,38 @@
+import os
 import subprocess
-import sys
 
 import pytest
+import torch
+from threadpoolctl import threadpool_limits
+
+from idelearn import cli
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs one worker per core: one thread each
+    torch.set_num_threads(1)
+    threadpool_limits(1)
 
 
 @pytest.fixture
-def idelearn(tmp_path):
-    """Run the CLI in a subprocess from tmp_path; returns CompletedProcess."""
+def idelearn(tmp_path, monkeypatch, capfd):
+    """Run the CLI in this process from tmp_path (a subprocess would pay ~3 s of imports per run); returns
+    a CompletedProcess with its exit code and what it printed. tests/cli/test_cli_basics.py runs the real
+    entry point in a subprocess."""
+    monkeypatch.chdir(tmp_path)
+    threads = torch.get_num_threads()
 
     def run(*args, check=False):
-        proc = subprocess.run([sys.executable, "-m", "idelearn.cli", *args], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=600)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"idelearn {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        capfd.readouterr()
+        try:
+            cli.main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            torch.set_num_threads(threads)  # device.threads=N sets the process's threads
+        out, err = capfd.readouterr()
+        proc = subprocess.CompletedProcess(["idelearn", *args], code, out, err)
+        if check and code != 0:
+            raise AssertionError(f"idelearn {' '.join(args)} failed:\n{out}\n{err}")
         return proc
 
     return run

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from idelearn import pipeline
-from idelearn.models.registry import Model
+from idelearn.models.base import Model
 
 
 class Recorder(Model):

@@ -16,7 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 
 from ..config import to_object
 from ..report.markdown import Report
-from ..suites import SUITES
+from ..suites import SUITES, register  # noqa: F401 (the command's schemas: `register`)
 from .common import limit_threads, log, run_dir
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
+
+from ..data.io import atomic_write
 
 log = logging.getLogger("idelearn")
 
@@ -76,8 +79,4 @@ def limit_threads(threads: int) -> None:
 
 
 def write_json(path: Path, payload: dict) -> None:
-    import json
-
-    from ..data.io import atomic_write
-
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(payload, indent=2, default=float)))

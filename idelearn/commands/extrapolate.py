@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import pipeline
+from .. import config, pipeline
 from ..config import to_object
 from ..errors import RunFailure
 from ..report.plots import plot_attention, plot_curves, plot_extrapolation, plot_kernels
 from .common import limit_threads, log, run_dir, write_json
+
+
+def register() -> None:
+    config.register("extrapolate")
 
 
 def run(cfg) -> None:
@@ -28,6 +32,12 @@ def run(cfg) -> None:
 
     log.info("extrapolated %s from %s", ckpt["model"], ckpt_path)
     metrics = {"model": ckpt["model"], "run": str(ckpt_path), **p.metrics()}
+    residual = (ckpt.get("fitted") or {}).get("memory_holdout_residual")
+    if residual is not None:
+        metrics["memory_holdout_residual"] = residual
+    warning = pipeline.memory_warning(residual)
+    if warning:
+        log.warning(warning)
     np.savez(out / "prediction.npz", t=p.t, G_pred=p.G_pred, G_true=p.G_true, params=p.params)
     write_json(out / "metrics.json", metrics)
     figure = out / "extrapolation.png"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import config
 from ..config import to_object
 from ..data.ide_datasets import PartialSolution
 from ..data.io import save_dataset
@@ -9,6 +10,10 @@ from ..errors import RunFailure
 from ..report.plots import plot_dataset
 from ..report.progress import progress
 from .common import limit_threads, log, parallel_job, run_dir
+
+
+def register() -> None:
+    config.register("generate")
 
 
 def run(cfg) -> None:

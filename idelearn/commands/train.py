@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from .. import pipeline
-from ..config import to_object
+from .. import config, pipeline
+from ..config import default_dataset, to_object
 from ..report.plots import plot_loss
 from .common import limit_threads, log, run_dir, write_json
+
+
+def register() -> None:
+    config.register("train")
 
 
 def run(cfg) -> None:
@@ -15,7 +19,7 @@ def run(cfg) -> None:
     trainer = to_object(cfg.trainer)
     device_cfg = to_object(cfg.device)
     limit_threads(device_cfg.threads)
-    dataset_cfg = to_object(cfg.dataset) if cfg.dataset is not None else pipeline.default_dataset(model_cfg)
+    dataset_cfg = to_object(cfg.dataset) if cfg.dataset is not None else default_dataset(model_cfg)
     out = run_dir()
     budget, unit = model_cfg.budget()
 
@@ -33,6 +37,9 @@ def run(cfg) -> None:
     torch.save(trained.checkpoint, out / "model.pt")
     metrics = pipeline.train_metrics(trained, model_cfg)
     write_json(out / "metrics.json", metrics)
+    warning = pipeline.memory_warning(metrics.get("memory_holdout_residual"))
+    if warning:
+        log.warning(warning)
     if metrics.get("kernel_residual", 0.0) > 1e-3:
         log.warning("the fitted kernel leaves %.2g of I unexplained: the memory may not be a matrix function of "
                     "G (e.g. the matrix IDE's elementwise cosine); expect a poor extrapolation",

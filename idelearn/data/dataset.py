@@ -1,4 +1,4 @@
-"""In-memory dataset shared by every command: the arrays of DESIGN.md §3 plus metadata.
+"""In-memory dataset shared by every command: the arrays of docs/design.md ("Files a run writes") plus metadata.
 
 Pure container: no file I/O here (see `idelearn.data.io`).
 """

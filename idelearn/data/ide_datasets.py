@@ -64,3 +64,19 @@ def solve_problem(problem: IDEProblem, t_final: float, dt: float, solver: Solver
         data.meta.update(partial=True, t_reached=float(t[-1]), t_requested=t_final)
         raise PartialSolution(f"{partial} ({detail})", data)
     return data
+
+
+def add_noise(data: Dataset, level: float, seed: int) -> Dataset:
+    """The dataset with seeded complex Gaussian noise on G and I: per trajectory, standard deviation
+    `level` times that trajectory's RMS |G| (|I| for I), Re and Im independent (each level/√2)."""
+    if level == 0:
+        return data
+    rng = np.random.default_rng(seed)
+
+    def noisy(X):
+        rms = np.sqrt((np.abs(X) ** 2).reshape(len(X), -1).mean(axis=1)).reshape((-1,) + (1,) * (X.ndim - 1))
+        return X + level * rms * (rng.normal(size=X.shape) + 1j * rng.normal(size=X.shape)) / np.sqrt(2)
+
+    meta = dict(data.meta, noise={"level": level, "seed": seed})
+    return Dataset(t=data.t, G=noisy(data.G), I=noisy(data.I), params=data.params, param_names=data.param_names,
+                   meta=meta)

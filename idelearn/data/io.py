@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import MAX_VALUES  # numbers in one array: beyond this a file is refused before it is read
 from ..errors import UserError
+from ..schema import MAX_VALUES  # numbers in one array: beyond this a file is refused before it is read
 from .dataset import Dataset
 
 REQUIRED = ("t", "G", "params")

@@ -1,4 +1,4 @@
-"""2-D integral-equation spirals of paper 2, appendix C.3 (DESIGN.md §4).
+"""2-D integral-equation spirals of paper 2, appendix C.3 (docs/design.md).
 
     y(t) = c(t) + ∫_0^t k(t, s) f(y(s)) ds,   k(t, s) = cos_kernel(2πt, −2πs),
     f(y) = tanh(2πy),   c(t) = y0 + [cos t − 1, cos(t + π) + 1]

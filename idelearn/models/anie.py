@@ -12,9 +12,16 @@ by the same smoothed fixed-point iteration as NIE.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+from omegaconf import MISSING
 from torch import nn
 
+from ..schema import require
+from . import ie_common
+from .base import MAX_LAYERS, MAX_WIDTH
+from .curve_model import CurveModel, IEModelConfig
 from .ie_common import fixed_point, free_term
 
 
@@ -75,3 +82,52 @@ class ANIE(nn.Module):
             maps.append(w)
             h = layer(h, src_mask=mask)
         return maps
+
+
+# ----------------------------------------------------------------------------- the estimator
+
+@dataclass
+class ANIEConfig(IEModelConfig):
+    name: str = "anie"
+    d_model: int = MISSING
+    n_heads: int = MISSING
+    n_layers: int = MISSING
+    dim_feedforward: int = MISSING
+
+    def check(self):
+        super().check()
+        require(1 <= self.d_model <= MAX_WIDTH, "model.d_model", f"must be in 1..{MAX_WIDTH}, got {self.d_model}")
+        require(1 <= self.n_heads <= self.d_model and self.d_model % self.n_heads == 0, "model.n_heads",
+                f"must divide model.d_model ({self.d_model}), got {self.n_heads}")
+        require(1 <= self.n_layers <= MAX_LAYERS, "model.n_layers", f"must be in 1..{MAX_LAYERS}, got {self.n_layers}")
+        require(1 <= self.dim_feedforward <= MAX_WIDTH, "model.dim_feedforward", f"must be in 1..{MAX_WIDTH}, "
+                f"got {self.dim_feedforward}")
+
+
+class ANIEModel(CurveModel):
+    """Paper 2: y = f + Att(y), self-attention as the integral (causal mask = Volterra)."""
+
+    name = "anie"
+    config_class = ANIEConfig
+    tiny_data = ("dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.context=10")
+    tiny = dict(epochs="1", d_model="8", n_heads="2", n_layers="1", dim_feedforward="8",
+                max_iter="2", batch_size="2")
+    numerics = (ANIE, ie_common.fit_ie_model)
+
+    def net_config(self):
+        c = self.config
+        return dict(d_model=c.d_model, n_heads=c.n_heads, n_layers=c.n_layers, dim_feedforward=c.dim_feedforward,
+                    mode=c.mode.value, max_iter=c.max_iter, tol=c.tol, smoothing=c.smoothing)
+
+    def make_net(self, **net_config):
+        return ANIE(**net_config)
+
+    def attention_maps(self, G_known, t):
+        param = next(self.net.parameters())
+        as_tensor = lambda a: torch.as_tensor(a, dtype=param.dtype, device=param.device)  # noqa: E731
+        with torch.no_grad():
+            maps = self.net.attention_maps(as_tensor(self.normalise(G_known)), as_tensor(self.unit_time(t)))
+        return [m.cpu().numpy() for m in maps]
+
+
+MODEL = ANIEModel

@@ -9,14 +9,18 @@ outputs are normalised by fixed per-feature scales (buffers), as in the paper.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+from omegaconf import MISSING
 from torch import nn
 
-from idelearn.models.lstm_operator import from_features, to_features
-from idelearn.models.segments import SegmentSampler
-from idelearn.models.training import Checkpointing, optimiser_step, run_loop, validation_rows
+from ..schema import MAX_NODES, require
+from .base import MAX_LAYERS, MAX_WIDTH, Incompatible, Model, SteppedTraining
+from .features import from_features, to_features
+from .segments import SegmentSampler, trained_on_first_segments_before
+from .training import Checkpointing, optimiser_step, run_loop, validation_rows
 
 
 class DirectRNN(nn.Module):
@@ -137,3 +141,80 @@ def rollout(model: DirectRNN, G_known: np.ndarray, n_steps: int, tau: np.ndarray
     return from_features(torch.cat(out, 1).cpu().numpy(), shape)
 
 
+# ----------------------------------------------------------------------------- the estimator
+
+@dataclass
+class DirectRNNConfig(SteppedTraining):
+    name: str = "direct_rnn"
+    hidden_size: int = MISSING
+    num_layers: int = MISSING
+    context: int = MISSING  # curve data: observed points given when extrapolating
+    random_start: bool = MISSING  # curve data: train on segments starting anywhere (models/segments.py)
+
+    def check(self):
+        super().check()
+        require(1 <= self.hidden_size <= MAX_WIDTH, "model.hidden_size", f"must be in 1..{MAX_WIDTH}, "
+                f"got {self.hidden_size}")
+        require(1 <= self.num_layers <= MAX_LAYERS, "model.num_layers", f"must be in 1..{MAX_LAYERS}, "
+                f"got {self.num_layers}")
+        require(1 <= self.context <= MAX_NODES, "model.context", f"must be in 1..{MAX_NODES:.0e}, got {self.context}")
+
+
+def as_matrices(G: np.ndarray) -> np.ndarray:
+    """Curves (n, n_t, dim) become complex column matrices (n, n_t, dim, 1), the LSTM models' layout."""
+    return G.astype(complex) if G.ndim == 4 else G[..., None].astype(complex)
+
+
+class DirectRNNModel(Model):
+    """Paper 1 baseline 2 (and paper 2's LSTM baseline): the same LSTM learns G_n -> G_{n+1}."""
+
+    name = "direct_rnn"
+    config_class = DirectRNNConfig
+    tiny_data = ("dataset=dyson", "dataset.t_final=1")
+    tiny = dict(steps="3", hidden_size="8", num_layers="1", batch_size="2")
+    numerics = (DirectRNN, fit_direct_rnn)
+    accepts = "any trajectory data (IDE or curves)"
+
+    def make_net(self, **net_config):
+        return DirectRNN(**net_config)
+
+    @classmethod
+    def restore(cls, ckpt):
+        return super().restore(trained_on_first_segments_before(ckpt))
+
+    def check(self, kind, n_traj):
+        if self.config.random_start and kind == "ide":
+            # IDE models continue the training window from its start; its time feature would run past
+            # the training span (unit times > 1) at every extrapolated node
+            raise Incompatible("model.random_start trains on segments of curves; IDE data are continued from "
+                               "the start of their window (use model.random_start=false)")
+
+    def unit_time(self, t):
+        t0, t1 = self.fitted["time_span"]
+        return (np.asarray(t) - t0) / (t1 - t0)
+
+    def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
+        c = self.config
+        torch.manual_seed(seed)
+        G = as_matrices(data.G)
+        segments = {}
+        if c.random_start:  # trained on segments, each node with its time (unit time over the training span)
+            if c.context >= len(data.t) - 1:
+                raise Incompatible(f"model.context {c.context} must be below the curves' {len(data.t)} points "
+                                   "less one (model.random_start leaves a point to predict)")
+            self.fitted = {"time_span": [float(data.t[0]), float(data.t[-1])]}
+            segments = dict(tau=self.unit_time(data.t), segment_context=c.context)
+        self.net = self.make_net(n_features=2 * int(np.prod(G.shape[-2:])), hidden_size=c.hidden_size,
+                                 num_layers=c.num_layers, **({"timed": True} if c.random_start else {}))
+        return fit_direct_rnn(self.net, G, steps=c.steps, lr=c.lr, batch_size=c.batch_size, seed=seed,
+                              on_step=on_iteration, device=device, checkpointing=checkpointing, **segments)
+
+    def extrapolate(self, G_known, t, *, F=None, I_known=None, solver=None):
+        tau = self.unit_time(t) if self.net.timed else None
+        rolled = rollout(self.net, as_matrices(G_known), len(t) - G_known.shape[1], tau)
+        if G_known.ndim == 3:  # real curves: back to (n, n_t, dim)
+            rolled = rolled[..., 0].real
+        return np.concatenate([G_known, rolled], axis=1)
+
+
+MODEL = DirectRNNModel

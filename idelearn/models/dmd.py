@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
+import torch
+from omegaconf import MISSING
+
+from ..schema import MAX_NODES, require
+from .base import Incompatible, Model, ModelConfig
 
 VARIANTS = ("exact", "hankel")
 
@@ -66,3 +72,57 @@ def dmd_predict(fit: DMDFit, G_known: np.ndarray, n_total: int) -> np.ndarray:
     out[:n0] = G_known
     out[n0:] = newest.reshape((len(steps),) + G_known.shape[1:])
     return out
+
+
+# ----------------------------------------------------------------------------- the estimator
+
+class DMDVariant(Enum):
+    exact = "exact"
+    hankel = "hankel"
+
+
+@dataclass
+class DMDConfig(ModelConfig):
+    name: str = "dmd"
+    variant: DMDVariant = MISSING
+    svd_rank: float = MISSING  # PyDMD: 0 = optimal hard threshold, int = rank, (0, 1) = energy kept
+    delay: int = MISSING  # Hankel delay embedding length (snapshots)
+
+    def check(self):
+        super().check()
+        require(self.svd_rank == 0 or 0 < self.svd_rank < 1 or (float(self.svd_rank).is_integer() and
+                                                                  1 <= self.svd_rank <= MAX_NODES),
+                "model.svd_rank", f"must be 0 (optimal threshold), in (0, 1) (energy kept) or a whole rank in "
+                f"1..{MAX_NODES:.0e}, got {self.svd_rank}")
+        require(1 <= self.delay <= MAX_NODES, "model.delay", f"must be in 1..{MAX_NODES:.0e}, got {self.delay}")
+
+
+class DMDModel(Model):
+    """Paper 1 baseline 3: DMD fitted on one trajectory's window, then stepped from any known history."""
+
+    name = "dmd"
+    config_class = DMDConfig
+    tiny_data = ("dataset=dyson", "dataset.t_final=2")
+    tiny = dict(delay="20")
+    numerics = (fit_dmd,)
+    accepts = "a single trajectory (n_traj = 1)"
+
+    def check(self, kind, n_traj):
+        if n_traj != 1:
+            raise Incompatible(f"dmd is fitted on one trajectory; got {n_traj} (needs {self.accepts})")
+
+    def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
+        c = self.config
+        fit = fit_dmd(data.G[0], c.variant.value, c.svd_rank, c.delay)
+        self.fitted = {"modes": torch.from_numpy(fit.modes), "eigs": torch.from_numpy(fit.eigs), "delay": fit.delay}
+        # The "loss": the window predicted by the fitted operator from its first `delay` nodes.
+        window = dmd_predict(fit, data.G[0, : fit.delay], data.G.shape[1])
+        return {"loss": [float(np.linalg.norm(window - data.G[0]) / np.linalg.norm(data.G[0]))]}
+
+    def extrapolate(self, G_known, t, *, F=None, I_known=None, solver=None):
+        fit = DMDFit(self.fitted["modes"].numpy(), self.fitted["eigs"].numpy(), int(self.fitted["delay"]))
+        G = np.stack([dmd_predict(fit, g, len(t)) for g in G_known])
+        return G.real if np.isrealobj(G_known) else G
+
+
+MODEL = DMDModel

@@ -23,12 +23,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
+from omegaconf import MISSING
 from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 from torchdiffeq._impl.odeint import SOLVERS
 
+from ..schema import require
+from .base import MAX_WIDTH
+from .curve_model import CurveModel, CurveModelConfig
 from .ie_common import fit_curves
 from .training import Checkpointing
 
@@ -162,3 +167,59 @@ def fit_latent_ode(
     return fit_curves(model, curves, t, negative_elbo, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                       lr_final=lr_final, on_epoch=on_epoch, device=device, checkpointing=checkpointing,
                       segment_context=context if random_start else None)
+
+
+# ----------------------------------------------------------------------------- the estimator
+
+@dataclass
+class LatentODEConfig(CurveModelConfig):
+    name: str = "latent_ode"
+    latent_dim: int = MISSING
+    hidden: int = MISSING  # the vector field's and the decoder's hidden width
+    rnn_hidden: int = MISSING  # the reverse-time encoder's width
+    method: str = MISSING  # a torchdiffeq solver (dopri5, rk4, euler, ...)
+    rtol: float = MISSING
+    atol: float = MISSING
+    adjoint: bool = MISSING  # odeint_adjoint: memory O(1) in the solver steps, about twice the time
+    obs_std: float = MISSING  # the ELBO's fixed observation noise
+
+    def check(self):
+        super().check()
+        methods = METHODS
+        require(self.method in methods, "model.method", f"unknown torchdiffeq solver {self.method!r}; "
+                f"choose one of {', '.join(methods)}")
+        for key in ("latent_dim", "hidden", "rnn_hidden"):
+            value = getattr(self, key)
+            require(1 <= value <= MAX_WIDTH, f"model.{key}", f"must be in 1..{MAX_WIDTH}, got {value}")
+        require(0 < self.rtol < 1, "model.rtol", f"must be in (0, 1), got {self.rtol}")
+        require(0 < self.atol < 1, "model.atol", f"must be in (0, 1), got {self.atol}")
+        require(1e-8 <= self.obs_std <= 1e8, "model.obs_std", f"must be in [1e-8, 1e8], got {self.obs_std}")
+
+
+class LatentODEModel(CurveModel):
+    """Paper 2's continuous-time baseline: a reverse-time RNN encodes the context into q(z0), a latent ODE
+    (torchdiffeq) and a decoder give the curve; trained on the ELBO of whole curves."""
+
+    name = "latent_ode"
+    config_class = LatentODEConfig
+    tiny_data = ("dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.context=10")
+    tiny = dict(epochs="1", latent_dim="2", hidden="4", rnn_hidden="4", batch_size="2")
+    numerics = (LatentODE, fit_latent_ode)
+
+    def net_config(self):
+        c = self.config
+        return dict(latent_dim=c.latent_dim, hidden=c.hidden, rnn_hidden=c.rnn_hidden, method=c.method, rtol=c.rtol,
+                    atol=c.atol, adjoint=c.adjoint, **({"timed": True} if c.random_start else {}))
+
+    def make_net(self, **net_config):
+        return LatentODE(**net_config)
+
+    def train_net(self, curves, t, *, seed, on_iteration, device, checkpointing):
+        c = self.config
+        return fit_latent_ode(self.net, curves, t, context=c.context, epochs=c.epochs, lr=c.lr,
+                                             batch_size=c.batch_size, seed=seed, lr_final=c.lr_final,
+                                             obs_std=c.obs_std, on_epoch=on_iteration, device=device,
+                                             checkpointing=checkpointing, random_start=c.random_start)
+
+
+MODEL = LatentODEModel

@@ -11,11 +11,18 @@ solved by a smoothed fixed-point iteration kept on the autograd tape.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
+from enum import Enum
 
 import torch
 import torchquad
+from omegaconf import MISSING
 from torch import nn
 
+from ..schema import require
+from . import ie_common
+from .base import MAX_WIDTH
+from .curve_model import CurveModel, IEModelConfig
 from .ie_common import fixed_point, free_term
 
 QUADRATURES = {
@@ -104,3 +111,47 @@ class NIE(nn.Module):
         after = (torch.arange(len(t)) >= known.shape[1]).to(f.dtype)[None, :, None]
         y, _ = fixed_point(lambda y: f + after * self.integral(y, t), f, self.max_iter, self.tol, self.smoothing)
         return y
+
+
+# ----------------------------------------------------------------------------- the estimator
+
+class Quadrature(Enum):
+    montecarlo = "montecarlo"
+    gausslegendre = "gausslegendre"
+    simpson = "simpson"
+
+
+@dataclass
+class NIEConfig(IEModelConfig):
+    name: str = "nie"
+    hidden: int = MISSING
+    width: int = MISSING  # K(t, s) is dim x width, F maps dim -> width; > dim leaves room for drift terms
+    quadrature: Quadrature = MISSING
+    n_samples: int = MISSING  # quadrature nodes (Monte Carlo: samples)
+
+    def check(self):
+        super().check()
+        require(1 <= self.hidden <= MAX_WIDTH, "model.hidden", f"must be in 1..{MAX_WIDTH}, got {self.hidden}")
+        require(1 <= self.width <= MAX_WIDTH, "model.width", f"must be in 1..{MAX_WIDTH}, got {self.width}")
+        require(2 <= self.n_samples <= 10**5, "model.n_samples", f"must be in 2..100000, got {self.n_samples}")
+
+
+class NIEModel(CurveModel):
+    """Paper 2: y = f + ∫ K(t, s) F(y(s)) ds, integrals through torchquad."""
+
+    name = "nie"
+    config_class = NIEConfig
+    tiny_data = ("dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.context=10")
+    tiny = dict(epochs="1", hidden="8", width="2", n_samples="8", max_iter="2", batch_size="2")
+    numerics = (NIE, ie_common.fit_ie_model)
+
+    def net_config(self):
+        c = self.config
+        return dict(hidden=c.hidden, width=c.width, mode=c.mode.value, quadrature=c.quadrature.value,
+                    n_samples=c.n_samples, max_iter=c.max_iter, tol=c.tol, smoothing=c.smoothing)
+
+    def make_net(self, **net_config):
+        return NIE(**net_config)
+
+
+MODEL = NIEModel

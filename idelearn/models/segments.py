@@ -52,3 +52,8 @@ def on_segments(batch_loss: BatchLoss, sampler: SegmentSampler) -> BatchLoss:
         return batch_loss(segment, t_segment)
 
     return loss
+
+
+def trained_on_first_segments_before(ckpt: dict) -> dict:
+    """A checkpoint written before `model.random_start` existed: its model was trained on first segments."""
+    return {**ckpt, "config": {"random_start": False, **ckpt["config"]}}

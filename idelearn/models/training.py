@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 
@@ -137,3 +138,12 @@ def run_loop(model: torch.nn.Module, opt, sched, gen: torch.Generator, n: int,
                 "torch_rng": torch.get_rng_state(), "history": history, "iteration": done})
     model.eval()
     return history
+
+
+def split_trajectories(n_traj: int, val_fraction: float, gen: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Training and held-out trajectory indices (none held out from a single trajectory)."""
+    if n_traj == 1 or val_fraction <= 0:
+        return np.arange(n_traj), np.array([], dtype=int)
+    perm = torch.randperm(n_traj, generator=gen).numpy()
+    n_val = max(1, int(round(val_fraction * n_traj)))
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])

@@ -10,10 +10,16 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
+from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf, open_dict
 
-from ..config import Schema, compose, creatable_dir, require, to_object
+from .. import config
+from ..config import compose_error_line, compose_registered, to_object
 from ..errors import UserError
+from ..models.registry import MODELS
+from ..report.collect import collect as collect_runs
+from ..schema import Schema, creatable_dir, require
+from ..settings import DeviceConfig
 from . import paper1_accuracy, paper1_timing, paper2
 
 SHRUNK = ("paper1_timing", "paper1_accuracy", "paper2")  # the suites `smoke` runs
@@ -38,19 +44,24 @@ class SmokeSuite(Schema):
             require(not unknown, f"suite.runs.{name}", f"unknown keys {unknown}")
 
 
+def tiny_models() -> dict[str, list[str]]:
+    """Every registered model's tiny settings (its `tiny` entry), as a suite's model_overrides."""
+    return {name: [f"model.{k}={v}" for k, v in model.tiny.items()] for name, model in MODELS.items()}
+
+
 def smoke(cfg: SmokeSuite, report, log) -> None:
     suites = {}
     for name, values in cfg.runs.items():  # every suite's config first: a bad value stops smoke before any run
-        suite = compose("benchmark", [f"suite={name}"]).suite
+        suite = compose_registered("benchmark", [f"suite={name}"]).suite
         try:
             with open_dict(suite):  # the dict-valued keys (model_overrides, ...) gain entries
-                suite = OmegaConf.merge(suite, {"cache_dir": cfg.cache_dir, **values})
+                # every model a suite trains runs its tiny settings; the smoke YAML's values come on top
+                suite = OmegaConf.merge(suite, {"cache_dir": cfg.cache_dir, "model_overrides": tiny_models()},
+                                        values)
             suites[name] = to_object(suite)
         except UserError as exc:
             raise UserError(f"suite.runs.{name}: {exc}") from None
         except Exception as exc:  # a value of the wrong type for the suite's key
-            from ..cli import compose_error_line
-
             raise UserError(f"suite.runs.{name}: {compose_error_line(exc)}") from None
     for name, suite in suites.items():
         SUITES[name].run(suite, report, log)
@@ -67,8 +78,6 @@ class CollectSuite(Schema):
 
 
 def collect(cfg: CollectSuite, report, log) -> None:
-    from ..report.collect import collect as collect_runs
-
     try:
         rows, table = collect_runs(cfg.dir)
     except UserError as exc:
@@ -92,3 +101,19 @@ SUITES: dict[str, Suite] = {s.name: s for s in (
     Suite("smoke", SmokeSuite, smoke),
     Suite("collect", CollectSuite, collect),
 )}
+
+
+@dataclass
+class BenchmarkConfig(Schema):
+    suite: Any = MISSING
+    device: DeviceConfig = MISSING
+
+
+def register() -> None:
+    """Register the schemas `idelearn benchmark` composes (its suites compose the other commands' configs)."""
+    for command in config.COMMAND_SCHEMAS:
+        config.register(command)
+    cs = ConfigStore.instance()
+    for name, suite in SUITES.items():
+        cs.store(group="suite", name=f"schema_{name}", node=suite.config_class)
+    cs.store(name="schema_benchmark", node=BenchmarkConfig)

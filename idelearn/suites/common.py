@@ -15,10 +15,11 @@ from typing import Any, ClassVar
 from omegaconf import MISSING
 
 from .. import pipeline
-from ..config import Schema, compose, creatable_dir, require, to_object
+from ..config import compose, compose_error_line, to_object
 from ..data.datasets import DATASETS
 from ..errors import UserError
 from ..models.registry import MODELS
+from ..schema import Schema, creatable_dir, require
 
 TRAIN_HOOKS = "suite.overrides, suite.model_overrides, suite.dataset_overrides, suite.cache_dir"
 
@@ -46,8 +47,6 @@ class SuiteConfig(Schema):
 def composed(command: str, overrides: list[str], sources: str):
     """The config `idelearn <command> <overrides>` composes; a failure is bad input naming the suite keys
     the overrides came from."""
-    from ..cli import compose_error_line
-
     try:
         return compose(command, overrides)
     except Exception as exc:

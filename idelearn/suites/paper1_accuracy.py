@@ -11,10 +11,10 @@ from typing import ClassVar
 
 from omegaconf import MISSING
 
-from ..config import Schema, require
 from ..errors import RunFailure
 from ..models.registry import MODELS
 from ..report.plots import plot_extrapolation
+from ..schema import Schema, require
 from .common import SuiteConfig, extrapolate_run, train_run
 
 
@@ -84,6 +84,8 @@ def run(cfg: Paper1AccuracySuite, report, log) -> None:
             row = {"case": case.case, "model": model_name, "test": test.label, "target": test.target,
                    "compare": case.compare, "budget": run_.budget, "train_s": trained.wall_s,
                    "n_train_traj": len(trained.checkpoint["dataset"]["train_indices"]),
+                   "kernel": trained.history.get("kernel_choice"),  # learned-kernel models: what was chosen
+                   "memory_holdout_residual": (trained.history.get("memory_holdout_residual") or [None])[-1],
                    "train_command": run_.command, "extrapolate_command": test_.command}
             try:
                 pred = test_.predict(trained)
@@ -101,8 +103,11 @@ def run(cfg: Paper1AccuracySuite, report, log) -> None:
             log.info("paper1_accuracy %s / %s / %s: rel_l2 = %.3g", case.case, model_name, test.label, m["rel_l2"])
     report.text("rel_l2 = ‖G_pred − G_ref‖₂ / ‖G_ref‖₂ over the extrapolated part (t_known, t_final]; "
                 "targets from the issue tracker (the paper shows these cases as figures, without numbers).")
-    report.table(rows, ["case", "model", "test", "rel_l2", "target", "met", "budget", "n_train_traj", "train_s",
-                        "t_known", "t_final", "note"])
+    columns = ["case", "model", "test", "rel_l2", "target", "met", "budget", "n_train_traj", "train_s", "t_known",
+               "t_final", "note"]
+    if any(r.get("kernel") for r in rows):
+        columns[4:4] = ["kernel", "memory_holdout_residual"]
+    report.table(rows, columns)
     report.text("Each row, as commands (the suite composes exactly these configs):\n\n"
                 + "\n".join(f"- {c}" for c in commands))
     report.results["paper1_accuracy_comparisons"] = comparisons(rows, report)

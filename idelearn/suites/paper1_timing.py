@@ -22,11 +22,12 @@ import numpy as np  # noqa: E402
 from omegaconf import MISSING  # noqa: E402
 
 from .. import pipeline  # noqa: E402
-from ..config import MAX_NODES, compose, require, to_object  # noqa: E402
+from ..config import compose, to_object  # noqa: E402
 from ..data.datasets import dataset_config  # noqa: E402
 from ..data.ide_datasets import SolverSpec  # noqa: E402
 from ..equations.dyson import dyson_exact  # noqa: E402
 from ..errors import UserError  # noqa: E402
+from ..schema import MAX_NODES, require  # noqa: E402
 from ..solvers import solve_ide  # noqa: E402
 from .common import SuiteConfig, TrainRun, train_run  # noqa: E402
 

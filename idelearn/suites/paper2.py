@@ -12,11 +12,11 @@ from typing import ClassVar
 import numpy as np
 from omegaconf import MISSING
 
-from ..config import Schema, require
 from ..errors import RunFailure
 from ..models.registry import MODELS
 from ..report import metrics as M
 from ..report.plots import plot_curves, plot_r2_distribution
+from ..schema import Schema, require
 from .common import SuiteConfig, extrapolate_run, train_run
 
 # Paper 2 Table 1 (RTX 3090 GPU, s/iteration) and Table 5 (their "R²", squared Pearson correlation).

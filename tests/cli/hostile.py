@@ -21,15 +21,15 @@ import numpy as np
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from idelearn import cli, config
+from idelearn import cli, config, suites
 from idelearn.data.datasets import DATASETS, from_run_schema
 from idelearn.models.registry import MODELS
+from idelearn.settings import DeviceConfig, SolverConfig, TrainerConfig
 from idelearn.suites import SUITES
 
 CONF = Path(config.__file__).resolve().parents[1] / "conf"
-PRIMARY = {"generate": config.GenerateConfig, "train": config.TrainConfig,
-           "extrapolate": config.ExtrapolateConfig, "benchmark": config.BenchmarkConfig}
-FIXED_SCHEMAS = {"solver": config.SolverConfig, "device": config.DeviceConfig, "trainer": config.TrainerConfig}
+PRIMARY = {**config.COMMAND_SCHEMAS, "benchmark": suites.BenchmarkConfig}
+FIXED_SCHEMAS = {"solver": SolverConfig, "device": DeviceConfig, "trainer": TrainerConfig}
 
 
 def options(group: str) -> list[str]:
@@ -100,17 +100,10 @@ def all_keys(command: str) -> list[Key]:
 
 # ----------------------------------------------------------------------------- cheap base runs
 
-# Values that make a run cheap, by field name: applied to every schema that has the field.
-SHRINK = {
-    "n_traj": "3", "n_t": "8", "seed": "0",
-    "steps": "1", "epochs": "1", "batch_size": "2", "hidden_size": "2", "num_layers": "1",
-    "hidden": "2", "width": "2", "n_samples": "2", "max_iter": "1", "d_model": "2", "n_heads": "1",
-    "n_layers": "1", "dim_feedforward": "2", "delay": "2", "context": "3", "bptt_window": "0",
-    "log_every": "1", "checkpoint_every": "1", "threads": "1",
-    "lbfgs_iterations": "1", "n_terms": "2", "legs_order": "4", "kernel_steps": "1", "kernel_degree": "1",
-    "latent_dim": "1", "rnn_hidden": "2",
-}
-IDE_T_FINAL, CURVE_T_FINAL = "0.2", "1.0"
+# Values that make a run cheap: a model's and a dataset's from their `tiny` entries in the registries, the
+# other groups' by field name (applied to every schema of the group that has the field).
+SHRINK = {"seed": "0", "log_every": "1", "checkpoint_every": "1", "threads": "1"}
+IDE_T_FINAL, CURVE_T_FINAL = DATASETS["dyson"].tiny["t_final"], DATASETS["spirals"].tiny["t_final"]
 
 # Suites (by the suite a config runs): their keys replaced so that an accepted run does next to nothing.
 SUITE_BASE = {
@@ -128,10 +121,15 @@ SUITE_BASE = {
 
 def shrink(group: str, option: str) -> list[str]:
     names = {f.name for f in dataclasses.fields(schema_of(group, option))}
-    out = [f"{group}.{k}={v}" for k, v in SHRINK.items() if k in names]
-    if "t_final" in names and group == "dataset" and option not in ("from_run", "from_file"):
-        out.append(f"dataset.t_final={IDE_T_FINAL if 'dt' in names else CURVE_T_FINAL}")
-    return out
+    if group == "model":  # its tiny keys, and those its tiny run sets with the data (a curve model's context)
+        model = MODELS[option]
+        values = {**model.tiny, **dict(o[len("model."):].split("=", 1) for o in model.tiny_data
+                                       if o.startswith("model."))}
+    elif group == "dataset" and option != "from_run":
+        values = {**SHRINK, **DATASETS[option].tiny}
+    else:
+        values = SHRINK
+    return [f"{group}.{k}={v}" for k, v in values.items() if k in names]
 
 
 def default_dataset(model: str) -> str:
@@ -147,8 +145,6 @@ def option_base(group: str, option: str, files: dict) -> list[str]:
     out = shrink(group, option)
     if group == "dataset" and option == "from_file":
         out.append(f"dataset.path={files['curves']}")
-    if group == "dataset" and option == "custom":  # a user's IDE: here one the package itself provides
-        out += ["dataset.problem=idelearn.equations.dyson:dyson_problem", "dataset.kwargs={H:[[1.0]],c:1.0}"]
     return out
 
 
@@ -163,6 +159,8 @@ def base_overrides(key: Key, files: dict) -> list[str]:
         out += [f"model={model}", *option_base("model", model, files), f"dataset={dataset}",
                 *option_base("dataset", dataset, files), *shrink("trainer", "default"),
                 f"trainer.cache_dir={files['cache']}"]
+        if f"dataset={dataset}" in MODELS[model].tiny_data:  # the sizes its tiny run needs (anie: n_t > context)
+            out += [o for o in MODELS[model].tiny_data if o.startswith("dataset.")]
     elif c == "generate":
         dataset = key.option if key.group == "dataset" else "dyson"
         out += [f"dataset={dataset}", *option_base("dataset", dataset, files)]

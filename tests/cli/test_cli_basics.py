@@ -88,3 +88,17 @@ def test_invalid_input_is_one_line_exit_2_and_no_dataset(idelearn, tmp_path, ove
     key = overrides[-1].split("=")[0].replace("dataset=", "dataset")
     assert key.split(".")[-1] in err_lines[0] or overrides[-1].split("=")[1] in err_lines[0]
     assert not (run / "dataset.npz").exists()
+
+
+def test_the_installed_entry_point_runs_in_a_fresh_process(tmp_path):
+    """The one true subprocess run of a command: `python -m idelearn.cli` (the other tests run it in-process)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "idelearn.cli", "generate", "dataset.t_final=0.2",
+                           f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "run" / "dataset.npz").exists()
+    bad = subprocess.run([sys.executable, "-m", "idelearn.cli", "generate", "dataset.dt=0"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "dataset.dt" in bad.stderr

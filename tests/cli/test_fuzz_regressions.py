@@ -133,7 +133,7 @@ CASES = {
     "t_final of 1e17 steps (named only dt)": (
         "generate dataset.t_final=1229260369446540", "dataset.t_final", 2, "steps"),
     "num_layers (named model.hidden_size)": (
-        "train model.num_layers=-9223372036854775808", "model.num_layers", 2, "must be in"),
+        "train model=lstm_operator model.num_layers=-9223372036854775808", "model.num_layers", 2, "must be in"),
     "collect dir (named dir, not suite.dir)": ("benchmark suite=collect suite.dir=nowhere", "suite.dir", 2,
                                                "not a directory"),
 }

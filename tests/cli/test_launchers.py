@@ -66,7 +66,7 @@ def test_submitit_local_sweep(tmp_path):
 
 
 def hydra_cfg(*overrides):
-    config.register()
+    config.register("train")
     with initialize_config_module(config_module="idelearn.conf", version_base="1.3"):
         return compose(config_name="train", overrides=list(overrides), return_hydra_config=True)
 

@@ -6,24 +6,17 @@ import numpy as np
 import pytest
 import torch
 
+from idelearn.models.registry import MODELS
 from idelearn.report.metrics import r2, rel_l2
 
-TINY = {
-    "lstm_operator": ["model=lstm_operator", "dataset=dyson", "dataset.t_final=1", "model.steps=3",
-                      "model.hidden_size=8", "model.num_layers=1"],
-    "kernel_operator": ["model=kernel_operator", "dataset=dyson", "dataset.t_final=1", "model.steps=5"],
-    "direct_rnn": ["model=direct_rnn", "dataset=dyson", "dataset.t_final=1", "model.steps=3", "model.hidden_size=8"],
-    "dmd": ["model=dmd", "dataset=dyson", "dataset.t_final=2", "model.delay=20"],
-    "nie": ["model=nie", "dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.epochs=1", "model.hidden=8",
-            "model.n_samples=8", "model.context=10", "model.max_iter=2"],
-    "latent_ode": ["model=latent_ode", "dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.epochs=1",
-                   "model.context=10", "model.hidden=4", "model.rnn_hidden=4"],
-    "anie": ["model=anie", "dataset=spirals", "dataset.n_traj=6", "dataset.n_t=30", "model.epochs=1", "model.d_model=8",
-             "model.n_heads=2", "model.dim_feedforward=8", "model.context=10", "model.max_iter=2"],
-}
+
+def tiny(name: str) -> list[str]:
+    """The smallest `idelearn train` of a model: its registry entry's tiny run."""
+    model = MODELS[name]
+    return [f"model={name}", *model.tiny_data, *(f"model.{k}={v}" for k, v in model.tiny.items())]
 
 
-@pytest.mark.parametrize("name", TINY)
+@pytest.mark.parametrize("name", MODELS)
 def test_train_then_extrapolate(idelearn, tmp_path, name):
     """The files of both commands, and metrics that are what prediction.npz says over the right span.
 
@@ -32,11 +25,11 @@ def test_train_then_extrapolate(idelearn, tmp_path, name):
     """
     train_dir, pred_dir = tmp_path / "train", tmp_path / "pred"
     cache = f"trainer.cache_dir={tmp_path / 'cache'}"
-    idelearn("train", *TINY[name], cache, f"hydra.run.dir={train_dir}", check=True)
+    idelearn("train", *tiny(name), cache, f"hydra.run.dir={train_dir}", check=True)
     assert {"model.pt", "metrics.json", "train.log", "loss.png"} <= {p.name for p in train_dir.iterdir()}
     ckpt = torch.load(train_dir / "model.pt", weights_only=True)
     assert ckpt["model"] == name and ckpt["config"]["name"] == name and "dataset" in ckpt
-    ide = name in ("lstm_operator", "kernel_operator", "direct_rnn", "dmd")
+    ide = ckpt["dataset"]["kind"] == "ide"
     t_final = {"dmd": 3.0}.get(name, 1.5) if ide else None
     idelearn("extrapolate", f"run={train_dir}", *([f"t_final={t_final}"] if ide else []),
              f"hydra.run.dir={pred_dir}", check=True)

@@ -1,5 +1,6 @@
 """Curve datasets of paper 2: shapes, seeding, invariants, and the authors' spirals."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,9 @@ from idelearn.data.curve_datasets import lorenz, lotka_volterra, solve_spirals, 
 from idelearn.equations.lorenz import lorenz_rhs
 from idelearn.equations.lotka_volterra import lv_invariant, lv_rhs
 
-PAPER_SPIRALS = Path(__file__).resolve().parents[3] / "shared" / "data" / "ie_spirals_paper.npy"
+# The authors' spirals (docs/results.md says how to get them): in $IDELEARN_DATA, else data/ in the repository.
+DATA = Path(os.environ.get("IDELEARN_DATA", Path(__file__).resolve().parents[2] / "data"))
+PAPER_SPIRALS = DATA / "ie_spirals_paper.npy"
 
 SMALL = {  # cheap settings per generator: the paper's sizes are in conf/dataset/ and run by the benchmarks
     lotka_volterra: {"n_traj": 4, "n_t": 30, "t_final": 15.0},

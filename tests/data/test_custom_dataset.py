@@ -5,7 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from idelearn.models.registry import MODELS
 from idelearn.solvers import solve_ide
+from tests.configs import models_for
 
 USER_MODULE = '''
 import numpy as np
@@ -23,6 +25,17 @@ def as_problem():
 
 def not_a_problem():
     return 42
+
+
+def gelmi4():
+    """The general form (idesolver's): y' = c + ∫_x^√x x s y(s) ds -> y = e^-x."""
+    return dict(y_0=1.0, c=lambda x, y: x * (1 + np.sqrt(x)) * np.exp(-np.sqrt(x)) - (x**2 + x + 1) * np.exp(-x),
+                k=lambda x, s: x * s, f=lambda y: y, lower_bound=lambda x: x, upper_bound=lambda x: np.sqrt(x))
+
+
+def no_solution(y_0=0.5):
+    """y' = ∫_0^1 y(s)² ds (Fredholm over the whole grid) has no real solution for y_0 = 0.5."""
+    return dict(y_0=y_0, f=lambda y: y**2)
 '''
 
 
@@ -43,10 +56,9 @@ def test_generate_solves_the_users_equation(idelearn, user_dir):
     assert params.tolist() == [[2.0]] and meta["param_names"] == ["omega"] and meta["kwargs"] == {"omega": 2.0}
 
 
-@pytest.mark.parametrize("model, extra", [("lstm_operator", ["model.steps=2", "model.hidden_size=4"]),
-                                          ("direct_rnn", ["model.steps=2", "model.hidden_size=4"]),
-                                          ("dmd", ["model.delay=20"])])
-def test_train_and_extrapolate_every_ide_model(idelearn, user_dir, model, extra):
+@pytest.mark.parametrize("model", models_for("ide"))
+def test_train_and_extrapolate_every_ide_model(idelearn, user_dir, model):
+    extra = [f"model.{k}={v}" for k, v in MODELS[model].tiny.items()]
     idelearn("train", f"model={model}", "dataset=custom", "dataset.problem=user_ide:damped", "dataset.t_final=1",
              *extra, "trainer.cache_dir=cache", "hydra.run.dir=train", check=True)
     idelearn("extrapolate", "run=train", "t_final=1.5", "dataset.kwargs={omega: 1.5}", "hydra.run.dir=pred",
@@ -75,3 +87,27 @@ def test_an_ide_problem_object_works_too(idelearn, user_dir):
              "hydra.run.dir=gen", check=True)
     with np.load(user_dir / "gen" / "dataset.npz", allow_pickle=False) as f:
         assert f["G"].shape == (1, 51, 2, 2) and f["params"].shape == (1, 0)
+
+
+def test_generate_solves_a_general_form_problem(idelearn, user_dir):
+    """dataset=custom with idesolver's form: solve_general_ide on the dataset's grid, G (1, n_t, 1, 1) and I."""
+    idelearn("generate", "dataset=custom", "dataset.problem=user_ide:gelmi4", "dataset.t_final=1", "dataset.dt=0.01",
+             "hydra.run.dir=gen", check=True)
+    with np.load(user_dir / "gen" / "dataset.npz", allow_pickle=False) as f:
+        t, G, I = f["t"], f["G"], f["I"]
+    meta = json.loads((user_dir / "gen" / "dataset.json").read_text())
+    assert G.shape == I.shape == (1, 101, 1, 1) and meta["form"] == "general"
+    assert np.max(np.abs(G[0, :, 0, 0] - np.exp(-t))) <= 1e-13  # measured 2e-16
+    exact_I = t * ((1 + t) * np.exp(-t) - (1 + np.sqrt(t)) * np.exp(-np.sqrt(t)))
+    assert np.max(np.abs(I[0, :, 0, 0] - exact_I)) <= 1e-12  # measured 3e-16
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "model=lstm_operator", "dataset.problem=user_ide:gelmi4"], "needs IDE data of the convolution form"),
+    (["train", "model=kernel_operator", "dataset.problem=user_ide:gelmi4"], "needs IDE data of the convolution form"),
+    (["generate", "dataset.problem=user_ide:no_solution"], "global system"),
+])
+def test_general_form_refusals_are_one_line_and_exit_2(idelearn, user_dir, args, fragment):
+    proc = idelearn(*args[:-1], "dataset=custom", args[-1], "dataset.t_final=1", "hydra.run.dir=out")
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and fragment in lines[0], lines

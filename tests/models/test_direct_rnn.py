@@ -3,8 +3,7 @@
 import numpy as np
 import torch
 
-from idelearn.models.direct_rnn import DirectRNN, fit_direct_rnn, rollout
-from idelearn.models.registry import DirectRNNModel
+from idelearn.models.direct_rnn import DirectRNN, DirectRNNModel, fit_direct_rnn, rollout
 from idelearn.report.metrics import rel_l2
 from tests.configs import model_config
 

@@ -185,7 +185,8 @@ def test_anie_attention_maps_are_causal_distributions():
 
 def test_log_space_models_log_of_positive_curves():
     from idelearn.data.dataset import Dataset
-    from idelearn.models.registry import ANIEModel, Incompatible
+    from idelearn.models.anie import ANIEModel
+    from idelearn.models.base import Incompatible
     from tests.configs import model_config
 
     t = np.linspace(0.0, 1.0, 12)

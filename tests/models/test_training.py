@@ -81,9 +81,8 @@ def test_validation_monitors_a_subset_then_scores_every_held_out_trajectory(monk
 
     def fit():
         torch.manual_seed(0)
-        model = LSTMOperator(2, 8, 1, ema=0.003, memory="lstm", legs_order=4, kernel_degree=0)
-        hist = fit_lstm_operator(model, G, I, dt=0.1, steps=12, lr=1e-2, batch_size=16, seed=0, gain=1.0,
-                                 bptt_window=0, order=8, kernel_steps=1)
+        model = LSTMOperator(2, 8, 1, ema=0.003)
+        hist = fit_lstm_operator(model, G, I, steps=12, lr=1e-2, batch_size=16, seed=0, gain=1.0, bptt_window=0)
         return model, hist
 
     monitored, hist = fit()

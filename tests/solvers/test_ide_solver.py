@@ -96,7 +96,7 @@ def test_matrix_ide_paper_test_cases_bounded_and_converged():
 
 
 def test_printed_sign_diverges():
-    """DESIGN.md §4: as printed (memory sign +1) the paper's equation blows up before t = 5."""
+    """docs/design.md: as printed (memory sign +1) the paper's equation blows up before t = 5."""
     from idelearn.solvers.multistep import BlowUpError
 
     p = matrix_ide_problem(10, 15, 2, 1, memory_sign=+1.0)

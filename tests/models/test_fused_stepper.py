@@ -1,34 +1,38 @@
-"""The fused rollout (fast_lstm.adams_lstm) reproduces LearnedMemory + adams_integrate step for step,
-for each memory of the operator (LSTM, structured LegS, both)."""
+"""The fused rollout (fused_stepper.adams_fused) reproduces adams_integrate with the model's memory step for
+step, for each learned memory (the paper's LSTM, the structured LegS memory)."""
 
 import numpy as np
 import pytest
 import torch
 
-from idelearn.models import fast_lstm
-from idelearn.models.lstm_operator import LearnedMemory, LSTMOperator
-from idelearn.models.registry import LSTMOperatorModel
+from idelearn.models import fused_stepper
+from idelearn.models.lstm_operator import LearnedMemory, LSTMOperator, LSTMOperatorModel
+from idelearn.models.memory_operator import MemoryOperatorModel, StructuredMemory
 from idelearn.solvers.multistep import BlowUpError, adams_integrate
 from tests.configs import model_config
 
 DT, N0, N_TOTAL = 0.01, 40, 240
 
 
-def random_model(d, ema=0.01, hidden=16, layers=2, seed=0, memory="lstm", legs_order=24, degree=3):
-    """A random operator with non-trivial scales and kernel, so that a wrong feature order or scale shows."""
+def random_model(d, ema=0.01, hidden=16, layers=2, seed=0):
+    """A random LSTM operator with non-trivial scales, so that a wrong feature order or scale shows."""
     torch.manual_seed(seed)
     nf = 2 * d * d
-    model = LSTMOperator(nf, hidden, layers, ema=ema, memory=memory, legs_order=legs_order,
-                         kernel_degree=degree).eval()
+    model = LSTMOperator(nf, hidden, layers, ema=ema).eval()
     with torch.no_grad():
         model.x_scale.copy_(0.5 + torch.rand(nf))
         model.y_scale.copy_(0.2 * (0.5 + torch.rand(nf)))
-        if model.uses_legs:  # a damping memory (a_0 = -1, like the matrix IDE's) plus random terms
-            rng = np.random.default_rng(seed)
-            coef = 0.2 * (rng.standard_normal(degree + 1) + 1j * rng.standard_normal(degree + 1))
-            coef[0] = -1.0
-            model.set_kernel(coef)
-            model.dt.fill_(DT)
+    return model
+
+
+def random_structured(seed=0, legs_order=24, degree=3):
+    """A structured memory with a damping kernel (a_0 = -1, like the matrix IDE's) plus random terms."""
+    model = StructuredMemory(legs_order, degree)
+    rng = np.random.default_rng(seed)
+    coef = 0.2 * (rng.standard_normal(degree + 1) + 1j * rng.standard_normal(degree + 1))
+    coef[0] = -1.0
+    model.set_kernel(coef)
+    model.dt.fill_(DT)
     return model
 
 
@@ -53,23 +57,22 @@ def test_fast_equals_plain(B, d, engine):
     model = random_model(d)
     F, Gk, Ik = problem(B, d)
     G_ref, I_ref = adams_integrate(F, LearnedMemory(model), Gk, Ik, DT, N_TOTAL, order=3)
-    G, I = fast_lstm.adams_lstm(model, F, Gk, Ik, DT, N_TOTAL, order=3, engine=engine)
+    G, I = fused_stepper.adams_fused(model, F, Gk, Ik, DT, N_TOTAL, order=3, engine=engine)
     assert G.shape == I.shape == (B, N_TOTAL, d, d)
     np.testing.assert_array_equal(G[:, :N0], Gk)
     assert rel(G, G_ref) < 1e-5 and rel(I, I_ref) < 1e-5
 
 
-@pytest.mark.parametrize("memory", ["legs", "legs_lstm"])
 @pytest.mark.parametrize("B,d", [(1, 1), (3, 1), (1, 2), (3, 2), (1, 3)])
-def test_fast_equals_plain_with_the_structured_memory(B, d, memory):
+def test_fast_equals_plain_with_the_structured_memory(B, d):
     """Every special case of the fused LegS loop (φ by Horner on scalars, by Cayley-Hamilton for one 2x2, by
     matrix products otherwise; the d = 1 and d > 1 readouts), over more steps than one table chunk and one
     window of the f buffer (_LegSLoop.CHUNK), so the window slides and the tables are rebuilt."""
-    model = random_model(d, memory=memory)
+    model = random_structured()
     F, Gk, Ik = problem(B, d)
-    n_total = N0 + fast_lstm._LegSLoop.CHUNK + 60
-    G_ref, I_ref = adams_integrate(F, LearnedMemory(model, DT), Gk, Ik, DT, n_total, order=3)
-    G, I = fast_lstm.adams_lstm(model, F, Gk, Ik, DT, n_total, order=3)
+    n_total = N0 + fused_stepper._LegSLoop.CHUNK + 60
+    G_ref, I_ref = adams_integrate(F, model.memory(DT), Gk, Ik, DT, n_total, order=3)
+    G, I = fused_stepper.adams_fused(model, F, Gk, Ik, DT, n_total, order=3)
     assert rel(I[:, N0:], I_ref[:, N0:]) < 1e-5 and rel(G, G_ref) < 1e-6
     assert np.abs(I[:, N0:]).max() > 0.01  # the memory is not trivially zero
 
@@ -80,7 +83,7 @@ def test_other_settings(ema, layers, order):
     model = random_model(2, ema=ema, layers=layers)
     F, Gk, Ik = problem(3, 2)
     G_ref, _ = adams_integrate(F, LearnedMemory(model), Gk, Ik, DT, N_TOTAL, order=order)
-    G, _ = fast_lstm.adams_lstm(model, F, Gk, Ik, DT, N_TOTAL, order=order)
+    G, _ = fused_stepper.adams_fused(model, F, Gk, Ik, DT, N_TOTAL, order=order)
     assert rel(G, G_ref) < 1e-5
 
 
@@ -88,7 +91,7 @@ def test_float64_engine():
     model = random_model(1)
     F, Gk, Ik = problem(2, 1)
     G_ref, _ = adams_integrate(F, LearnedMemory(model), Gk, Ik, DT, N_TOTAL, order=3)
-    G, _ = fast_lstm.adams_lstm(model, F, Gk, Ik, DT, N_TOTAL, dtype=np.float64)
+    G, _ = fused_stepper.adams_fused(model, F, Gk, Ik, DT, N_TOTAL, dtype=np.float64)
     assert rel(G, G_ref) < 1e-5
 
 
@@ -97,7 +100,7 @@ def test_blow_up_is_reported_like_the_plain_path():
     F, Gk, Ik = problem(1, 1)
     grow = lambda G, t: 50.0 * G  # noqa: E731
     with pytest.raises(BlowUpError) as exc:
-        fast_lstm.adams_lstm(model, grow, Gk, Ik, DT, 2000, max_abs=1e3)
+        fused_stepper.adams_fused(model, grow, Gk, Ik, DT, 2000, max_abs=1e3)
     assert exc.value.G.shape[1] == exc.value.n_reached and np.abs(exc.value.G).max() <= 1e3
 
 
@@ -105,9 +108,11 @@ def test_registry_uses_fast_path_and_falls_back():
     """extrapolate: fused loop by default; the corrector goes through adams_integrate."""
     F, Gk, Ik = problem(2, 1)
     t = np.arange(N_TOTAL) * DT
-    for corrector, memory in [(False, "lstm"), (True, "lstm"), (False, "legs"), (True, "legs_lstm")]:
-        m = LSTMOperatorModel(model_config("lstm_operator", ab_order=3, corrector=corrector))
-        m.net = random_model(1, memory=memory)
-        assert fast_lstm.supported(m.net, corrector) == (not corrector)
-        G_ref, _ = adams_integrate(F, LearnedMemory(m.net), Gk, Ik, DT, N_TOTAL, order=3, corrector=corrector)
+    for corrector, model in [(False, LSTMOperatorModel), (True, LSTMOperatorModel), (False, MemoryOperatorModel),
+                             (True, MemoryOperatorModel)]:
+        m = model(model_config(model.name, ab_order=3, corrector=corrector))
+        m.net = random_model(1) if model is LSTMOperatorModel else random_structured()
+        memory = LearnedMemory(m.net) if model is LSTMOperatorModel else m.net.memory()
+        assert fused_stepper.supported(m.net, corrector) == (not corrector)
+        G_ref, _ = adams_integrate(F, memory, Gk, Ik, DT, N_TOTAL, order=3, corrector=corrector)
         assert rel(m.extrapolate(Gk, t, F=F, I_known=Ik), G_ref) < 1e-5

@@ -1,8 +1,9 @@
-"""Fast closed-loop extrapolation with a trained `LSTMOperator` and Adams-Bashforth.
+"""Fast closed-loop extrapolation with a learned memory and Adams-Bashforth, in one fused loop.
 
-Both memories of the operator run here in one loop over preallocated numpy buffers: the LSTM
-(fused cell, below) and the structured LegS memory (`_LegSLoop`: the same recursion as
-`legs.LegSMemory`, in place, its step tables built in chunks).
+Both learned memories run here over preallocated numpy buffers: the paper's LSTM
+(`lstm_operator.LSTMOperator`: fused cell, below) and the structured LegS memory
+(`memory_operator.StructuredMemory`; `_LegSLoop`: the same recursion as `legs.LegSMemory`,
+in place, its step tables built in chunks). A net says which it is by `uses_lstm` / `uses_legs`.
 
 `adams_integrate` + `LearnedMemory` spend almost all of a step in framework
 overhead: for a 2x64 LSTM and one trajectory a step is ~50k multiply-adds, yet
@@ -40,17 +41,17 @@ from threadpoolctl import threadpool_limits
 
 from ..solvers.multistep import blow_up
 from ..solvers.quadrature import adams_bashforth
+from .features import to_features
 from .kernel_operator import matrix_series
 from .legs import LegS, state_columns
-from .lstm_operator import LSTMOperator, to_features
 
 # From this many trajectories on, engine="auto" steps the LSTM with torch: for the 2x64 model on one
 # thread the numpy engine was ~10 % faster at 512 trajectories and ~30 % slower at 1024.
 TORCH_BATCH = 768
 
 
-def supported(model: LSTMOperator, corrector: bool = False) -> bool:
-    """Whether `adams_lstm` reproduces LearnedMemory + adams_integrate for this model and stepper."""
+def supported(model, corrector: bool = False) -> bool:
+    """Whether `adams_fused` reproduces the generic `adams_integrate` with this model's memory and stepper."""
     on_cpu = all(p.device.type == "cpu" for p in model.parameters())  # the loop reads weights as numpy
     return not corrector and on_cpu
 
@@ -65,9 +66,9 @@ def _interleave(n: int) -> np.ndarray:
 
 
 class FusedLSTM:
-    """An LSTMOperator's weights laid out for one-matmul-per-layer numpy steps (see module doc)."""
+    """An LSTM model's weights laid out for one-matmul-per-layer numpy steps (see module doc)."""
 
-    def __init__(self, model: LSTMOperator, dtype=np.float32):
+    def __init__(self, model, dtype=np.float32):
         lstm = model.lstm
         self.dtype = np.dtype(dtype)
         H, L = lstm.hidden_size, lstm.num_layers
@@ -109,17 +110,17 @@ class FusedLSTM:
         return lo, hi, np.ascontiguousarray((W * row_scale).T, dtype=self.dtype)
 
 
-def _warm_up(model: LSTMOperator, G_known: np.ndarray):
+def _warm_up(model, G_known: np.ndarray):
     """LSTM state (h, c: (L, B, H)) and r^2 (B,) after the known history: LearnedMemory.init's maths."""
     with torch.no_grad():
         _, (h, c, r2) = model(torch.from_numpy(to_features(G_known)))
     return h.double().numpy(), c.double().numpy(), r2.double().numpy()
 
 
-def adams_lstm(model: LSTMOperator, F, G_known: np.ndarray, I_known: np.ndarray, dt: float, n_total: int,
+def adams_fused(model, F, G_known: np.ndarray, I_known: np.ndarray, dt: float, n_total: int,
                order: int = 3, *, dtype=np.float32, engine: str = "auto", progress=None,
                max_abs: float = np.inf):
-    """`adams_integrate(F, LearnedMemory(model, dt), ...)` with AB(order), no corrector, fused.
+    """`adams_integrate(F, <the model's memory>, ...)` with AB(order), no corrector, fused.
 
     G_known, I_known: complex (B, n0, d, m); F(G (B, d, m), t) -> (B, d, m). Returns G, I of shape
     (B, n_total, d, m). engine (the LSTM's): "numpy" (fused cell, best for few trajectories),
@@ -204,7 +205,7 @@ class _LegSLoop:
 
     CHUNK = 512
 
-    def __init__(self, model: LSTMOperator, G_known: np.ndarray, dt: float, n_total: int):
+    def __init__(self, model, G_known: np.ndarray, dt: float, n_total: int):
         B, n0, d, m = G_known.shape
         if d != m:
             raise ValueError(f"the structured memory needs square G; got {d}x{m}")

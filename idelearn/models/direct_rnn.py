@@ -182,13 +182,6 @@ class DirectRNNModel(Model):
     def restore(cls, ckpt):
         return super().restore(trained_on_first_segments_before(ckpt))
 
-    def check(self, kind, n_traj):
-        if self.config.random_start and kind == "ide":
-            # IDE models continue the training window from its start; its time feature would run past
-            # the training span (unit times > 1) at every extrapolated node
-            raise Incompatible("model.random_start trains on segments of curves; IDE data are continued from "
-                               "the start of their window (use model.random_start=false)")
-
     def unit_time(self, t):
         t0, t1 = self.fitted["time_span"]
         return (np.asarray(t) - t0) / (t1 - t0)
@@ -199,6 +192,11 @@ class DirectRNNModel(Model):
         G = as_matrices(data.G)
         segments = {}
         if c.random_start:  # trained on segments, each node with its time (unit time over the training span)
+            if data.kind == "ide":
+                # IDE data are continued from the start of their window, and the time feature would run
+                # past the training span (unit times > 1) at every extrapolated node
+                raise Incompatible("model.random_start trains on segments of curves; IDE data are continued "
+                                   "from the start of their window (use model.random_start=false)")
             if c.context >= len(data.t) - 1:
                 raise Incompatible(f"model.context {c.context} must be below the curves' {len(data.t)} points "
                                    "less one (model.random_start leaves a point to predict)")

@@ -39,8 +39,10 @@ def idelearn(tmp_path, monkeypatch, capfd):
 
 
 # Property-based tests (tests/cli/test_fuzz.py): reproducible examples (derandomize, no database).
-# `idelearn` is the default profile (make test); `idelearn-slow` draws 10x as many (make test-fuzz).
-# A property's example count is given for the default profile and scaled by max_examples / 100.
+# A property's example count (test_fuzz.EXAMPLES) is given per 100 of the profile's max_examples.
+# `idelearn` (make test): a fixed small budget, 48 examples over the 6 properties (each runs 6-12;
+# measured on 2 shared cores: the fuzz file took 42-97 s, against 238 s with the 240 it drew before).
+# `idelearn-slow` (make test-fuzz): the large budget, 2400 examples, 50x make test's.
 def _register_hypothesis_profiles():
     import os
 
@@ -49,7 +51,7 @@ def _register_hypothesis_profiles():
     common = dict(derandomize=True, database=None, deadline=None, print_blob=True,
                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                          HealthCheck.filter_too_much, HealthCheck.data_too_large])
-    settings.register_profile("idelearn", max_examples=100, **common)
+    settings.register_profile("idelearn", max_examples=20, **common)
     settings.register_profile("idelearn-slow", max_examples=1000, **common)
     settings.load_profile(os.environ.get("IDELEARN_HYPOTHESIS_PROFILE", "idelearn"))
 

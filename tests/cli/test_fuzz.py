@@ -8,8 +8,8 @@ and checks what README "Bad input" promises: exit code 0, 1 or 2; no traceback; 
 line naming the key and nothing written; exit 1 with one line and only results marked partial;
 exit 0 with the command's results, finite.
 
-Profiles (tests/conftest.py): `idelearn` (make test; examples below, reproducible) and
-`idelearn-slow` (make test-fuzz; 10x as many). Each crash found became a named regression test in
+Profiles (tests/conftest.py): `idelearn` (make test; a fifth of the examples below, reproducible) and
+`idelearn-slow` (make test-fuzz; 10x the examples below). Each crash found became a named regression test in
 tests/cli/test_fuzz_regressions.py.
 """
 
@@ -28,7 +28,7 @@ from . import hostile as H
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
-# examples per property in the default profile (scaled by max_examples / 100 in the others)
+# examples per property per 100 of the profile's max_examples (make test: 20, so 12/10/8/6/6/6; make test-fuzz: 1000)
 EXAMPLES = {"generate": 60, "train": 50, "extrapolate": 40, "benchmark": 30, "pairs": 30, "files": 30}
 TOO_SLOW_S = 20.0  # an accepted value that runs longer than this is legitimately long: not judged
 

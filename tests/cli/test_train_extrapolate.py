@@ -49,10 +49,11 @@ def test_train_then_extrapolate(idelearn, tmp_path, name):
         assert metrics["r2"] == pytest.approx(r2(pred[:, split:], true[:, split:]), rel=1e-12)
     if name == "anie":
         assert (pred_dir / "attention.png").exists()
-    if name == "dmd":  # nothing to train badly: DMD continues the Dyson window t <= 2 to t = 3 (measured 8e-7)
+    if name == "dmd":  # nothing to train badly: DMD continues the Dyson window t <= 2 to t = 3 (measured 2e-7..8e-7)
         assert metrics["rel_l2"] < 1e-4
-    if name == "kernel_operator":  # 5 L-BFGS steps on t <= 1 learn K = -iG: measured 1.7e-4 to t = 1.5, K within 4 %
-        assert metrics["rel_l2"] < 1e-3 and metrics["kernel_rel_err_extrapolated"] < 0.1
+    if name == "kernel_operator":  # the tiny run's 2 terms (t <= 1 pins them down; 12 it does not: K 4 % off) learn
+        # K = -iG: measured 1.5e-12..2.0e-12 to t = 1.5, K within 2.2e-11..2.3e-11 (AVX512/AVX2/SSE4.2 kernels)
+        assert metrics["rel_l2"] < 1e-10 and metrics["kernel_rel_err_extrapolated"] < 1e-9
         assert (pred_dir / "kernel.png").exists()
 
 

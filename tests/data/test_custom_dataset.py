@@ -52,7 +52,7 @@ def test_generate_solves_the_users_equation(idelearn, user_dir):
         G, params = f["G"], f["params"]
     meta = json.loads((user_dir / "gen" / "dataset.json").read_text())
     sol = solve_ide(lambda G, t: -2j * G, lambda G, tau: -0.5 * np.exp(-tau), [1.0], 2.0, 0.01, order=8)
-    np.testing.assert_allclose(G, sol.G, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(G, sol.G, rtol=0, atol=1e-14)  # the same computation: measured equal
     assert params.tolist() == [[2.0]] and meta["param_names"] == ["omega"] and meta["kwargs"] == {"omega": 2.0}
 
 
@@ -67,7 +67,7 @@ def test_train_and_extrapolate_every_ide_model(idelearn, user_dir, model):
     with np.load(user_dir / "pred" / "prediction.npz", allow_pickle=False) as f:
         G_true, params = f["G_true"], f["params"]
     sol = solve_ide(lambda G, t: -1.5j * G, lambda G, tau: -0.5 * np.exp(-tau), [1.0], 1.5, 0.01, order=8)
-    np.testing.assert_allclose(G_true, sol.G, rtol=0, atol=1e-14)  # the changed kwargs reached the reference
+    np.testing.assert_allclose(G_true, sol.G, rtol=0, atol=1e-14)  # the changed kwargs reached the reference (equal)
     assert params.tolist() == [[1.5]] and np.isfinite(metrics["rel_l2"])
 
 

@@ -23,7 +23,9 @@ def oscillation(n_t: int, omega: float = 4 * np.pi) -> np.ndarray:
 def test_learns_the_solution_map_and_rolls_out(tmp_path):
     """Trained on t <= 1.5 of a rotation, the rollout to t = 2 follows it; an untrained net does not.
 
-    Measured (1 thread, ~1 s): trained 1.6 % on (1.5, 2]; untrained (3 seeds) 101-103 %.
+    Measured (seed 0; the same with AVX512/SSE4.2 kernels): trained 0.59 % on (1.5, 2] (threshold 5 %), 0.59-0.78 %
+    over seeds 0-4 (2.2 % with the 300 steps at lr 1e-2 this test had); loss down to 8.4e-5 of its start
+    (threshold 1e-2); untrained (5 seeds) 101-103 %.
     """
     torch.manual_seed(0)
     G = oscillation(201)
@@ -31,7 +33,7 @@ def test_learns_the_solution_map_and_rolls_out(tmp_path):
     untrained = DirectRNN(2, hidden_size=16, num_layers=1)
     before = rel_l2(rollout(untrained, G[:, :n0], 50), G[:, n0:])
     model = DirectRNN(2, hidden_size=16, num_layers=1)
-    hist = fit_direct_rnn(model, G[:, :n0], steps=300, lr=1e-2, batch_size=1, seed=0, val_fraction=0.0)
+    hist = fit_direct_rnn(model, G[:, :n0], steps=600, lr=2e-2, batch_size=1, seed=0, val_fraction=0.0)
     after = rel_l2(rollout(model, G[:, :n0], 50), G[:, n0:])
     assert hist["loss"][-1] < 1e-2 * hist["loss"][0]
     assert before > 0.5 and after < 0.05, (before, after)

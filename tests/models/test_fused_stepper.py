@@ -51,6 +51,13 @@ def rel(a, b):
     return float(np.abs(a - b).max() / np.abs(b).max())
 
 
+# The LSTM runs in float32 on both paths, in a different order of operations: measured with AVX512/AVX2/
+# SSE4.2 kernels (ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, OPENBLAS_CORETYPE), relative to max |.|:
+# LSTM G <= 1.9e-9, I <= 2.3e-8 (numpy and torch engines); LegS alone G, I <= 1e-14; LegS + LSTM G <= 2.8e-9,
+# I <= 8.5e-9; other settings <= 3.9e-9; float64 engine 6.4e-10; registry 1.3e-9. Thresholds 1e-5 (1e-6 for
+# G with the structured memory): >= 350x. max |I| after the window >= 1.3 in every case (threshold 0.01).
+
+
 @pytest.mark.parametrize("engine", ["numpy", "torch"])
 @pytest.mark.parametrize("B,d", [(1, 1), (4, 1), (1, 2), (4, 2)])
 def test_fast_equals_plain(B, d, engine):

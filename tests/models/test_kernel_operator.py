@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-from idelearn.equations.dyson import dyson_exact
 from idelearn.equations.matrix_ide import matrix_ide_problem
 from idelearn.models.kernel_operator import (
     KERNELS,
@@ -59,7 +58,7 @@ PROBLEMS = {
 def test_gregory_convolution_is_the_reference_memory(name, order):
     """With the exact K, the FFT Gregory sum equals the solver's I wherever the solver used the
     Gregory rule (nodes >= order; before that its I comes from the collocation start-up).
-    Measured: <= 2e-15 (|I| up to 1). The step is coarse (0.1) so that weights of order p-1
+    Measured: <= 1.1e-15 (|I| up to 0.9); threshold 1e-10. The step is coarse (0.1) so that weights of order p-1
     would be ~1e-7 off even at p = 8 (at 0.01 they differ by less than 1e-10)."""
     problem = PROBLEMS[name]()
     dt = 0.1
@@ -69,27 +68,39 @@ def test_gregory_convolution_is_the_reference_memory(name, order):
     assert np.abs(I.numpy() - sol.I[:, order:]).max() <= 1e-10
 
 
-@pytest.mark.parametrize("h", [[-1.0], [-1.0, 2.5, 6.0]], ids=["single", "three_trajectories"])
-def test_dyson_window_recovers_the_kernel(h):
-    """K = -i c² G is learned from t <= 3 to 1e-4 at every visited G (measured 2e-9), and the learned
-    kernel solves the equation from t = 0 through solve_ide (the public API) to t = 6."""
+@pytest.mark.parametrize("h, n_terms", [([-1.0], 6), ([-1.0, 2.5, 6.0], 12)], ids=["single", "three_trajectories"])
+def test_dyson_window_recovers_the_kernel(h, n_terms):
+    """K = -i c² G is learned from t <= 3 at every visited G, and the learned kernel solves the equation
+    from t = 0 through solve_ide (the public API) to t = 6 as the exact kernel does at the same step.
+
+    The fit must converge, not stop on a lucky iterate: its loss is flat over its last 3 steps (60
+    L-BFGS iterations) and at the least-squares floor. One trajectory's spiral pins down 6 terms (the
+    least-squares problem's condition number 3e3) but not the YAML's 12 (2.4e7: L-BFGS then stops
+    anywhere between loss 1e-16 and 1e-13 depending on the CPU's kernels, K off by 1e-6..2e-5, and G
+    by 1e-7..2e-6 at t = 6); three trajectories pin down all 12 (condition number 590).
+    Measured on one machine with torch/MKL/OpenBLAS at AVX512, AVX2 and SSE4.2 (ATEN_CPU_CAPABILITY,
+    MKL_ENABLE_INSTRUCTIONS, OPENBLAS_CORETYPE), 1 or 2 threads: flat from step 5 on; loss <= 2.1e-20;
+    K error <= 5.3e-9; G error against the exact kernel's solve <= 1.2e-10. Thresholds 1e-17, 1e-6, 1e-8."""
     problem = dyson(np.reshape(h, (-1, 1, 1)))
     sol = solved(problem, 3.0)
-    kernel = series()
+    kernel = series(n_terms)
     hist = fit(kernel, sol.G, sol.I, DT, steps=10)
-    assert hist["loss"][-1] < 1e-12
+    loss = hist["loss"]
+    assert loss[-4] - loss[-1] <= 1e-3 * loss[-1]  # converged: no progress over the last 3 steps
+    assert loss[-1] < 1e-17
     K = kernel.numpy_kernel()
     G = sol.G.reshape(-1, 1, 1)
-    assert np.abs(K(G, 0.0) - (-1j * G)).max() <= 1e-4
+    assert np.abs(K(G, 0.0) - (-1j * G)).max() <= 1e-6
 
     learned = solve_ide(problem.F, K, problem.G0, 6.0, DT, order=8)
-    exact = np.stack([dyson_exact(learned.t, [[x]], 1.0) for x in h])
-    assert np.abs(learned.G - exact).max() <= 1e-6
+    reference = solve_ide(problem.F, problem.K, problem.G0, 6.0, DT, order=8)
+    assert np.abs(learned.G - reference.G).max() <= 1e-8
 
 
 def test_figure5_window_recovers_the_leading_coefficient():
     """Matrix IDE, figure-5 window (α = (10, 15), σ = 2, β = 1, t <= 20): K = -cos(0.25 G²) has
-    a_0 = -1, i.e. K_θ(0) = -1 (measured: 1e-9 off, basis-independent)."""
+    a_0 = -1, i.e. K_θ(0) = -1 (measured: 6.6e-10..7.6e-10 off on AVX512/AVX2/SSE4.2 kernels, basis-independent;
+    threshold 1e-4: a fit that missed a_0 is off by O(1))."""
     sol = solved(matrix_ide_problem(10, 15, 2, 1), 20.0, dt=0.02)
     kernel = series()
     fit(kernel, sol.G, sol.I, 0.02, steps=10)
@@ -102,9 +113,9 @@ def test_figure5_window_recovers_the_leading_coefficient():
 @pytest.mark.parametrize("name", ["dyson_2x2", "matrix_ide"])
 def test_continuation_with_the_exact_kernel_is_the_reference_solve(name, own_memory, memory):
     """From a known window of the reference solution, the exact K continues it to round-off (measured
-    <= 1e-14), with the data's I or the kernel's own Gregory I at the start nodes. The step is
-    coarse (0.1) so that a stepper or memory of a lower order, or no corrector, would show (at 0.01
-    and order 8 they all agree to round-off)."""
+    <= 3.9e-15 for G and I, threshold 1e-12), with the data's I or the kernel's own Gregory I at the start
+    nodes. The step is coarse (0.1) so that a stepper or memory of a lower order, or no corrector, would
+    show (at 0.01 and order 8 they all agree to round-off)."""
     problem = PROBLEMS[name]()
     dt = 0.1
     ref = solve_ide(problem.F, problem.K, problem.G0, 30.0, dt, order=8, memory=memory)
@@ -137,6 +148,7 @@ def random_G(batch=5, d=2, seed=0):
 
 @pytest.mark.parametrize("kernel", random_kernels(), ids=lambda k: f"{k.family}-{k.config}")
 def test_numpy_kernel_is_the_module(kernel):
+    """The numpy twin is the module to round-off (measured <= 7.6e-16 relative; threshold 1e-12)."""
     G, tau = random_G(), np.linspace(0, 30, 5)
     with torch.no_grad():
         expected = kernel(torch.from_numpy(G), torch.from_numpy(tau)).numpy()
@@ -144,7 +156,8 @@ def test_numpy_kernel_is_the_module(kernel):
 
 
 def test_series_kernel_is_equivariant():
-    """K_θ(U G U⁻¹) = U K_θ(G) U⁻¹ for any invertible U: what a matrix function guarantees."""
+    """K_θ(U G U⁻¹) = U K_θ(G) U⁻¹ for any invertible U: what a matrix function guarantees.
+    Measured 3e-14..8e-14 (|K| up to 48); threshold 1e-9."""
     kernel = random_kernels()[0]
     G, U = random_G(), random_G(seed=1)
     K = kernel.numpy_kernel()

@@ -20,4 +20,4 @@ def test_smoke_suite_writes_a_complete_report(idelearn, tmp_path):
     for figure in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report):
         assert (out / figure).exists(), figure
     timing = results["paper1_timing"]["rows"]
-    assert all(r["abm8_err"] < 1e-8 and r["ab3_learned_s"] > 0 for r in timing)
+    assert all(r["abm8_err"] < 1e-8 and r["ab3_learned_s"] > 0 for r in timing)  # abm8_err: measured 1e-15

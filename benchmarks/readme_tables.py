@@ -157,18 +157,21 @@ TABLES = {
     "paper1_fig7_ratios": Table("paper1_accuracy", fig7_ratios, [
         ("model", "model", text), ("rel_l2", "rel_l2", percent), ("direct_rnn", "direct_rnn's rel_l2 / its", number(3)),
         ("dmd", "dmd's rel_l2 / its", number(3))]),
-    "paper2_table1": Table("paper2", lambda r: r["paper2"]["timing"], [
+    # Table 1 and the cases: the quiet-machine run of 2026-11-30 (its timings); Table 5: paper2.json,
+    # the run with Table 5 trained both ways (2026-12-05, a loaded machine)
+    "paper2_table1": Table("paper2_2026-11-30", lambda r: r["paper2"]["timing"], [
         ("dataset", "dataset", text), ("model", "model", text), ("s_per_iter", "s / iteration", number(3)),
         ("paper_s_per_iter_gpu", "paper reports (GPU)", number(3)), ("r2_unseen", "r2 unseen", number(3)),
         ("r2_median_unseen", "median", number(3)), ("r2_train", "r2 training curves", number(3)),
         ("r2_median_train", "median", number(3)), ("vpt_lyapunov_median_unseen", "VPT unseen (Lyapunov t.)", number(2)),
         ("budget", "training", text), ("train_s", "train s", seconds), ("note", "note", text)]),
-    "paper2_cases": Table("paper2", lambda r: r["paper2"]["cases"], [
+    "paper2_cases": Table("paper2_2026-11-30", lambda r: r["paper2"]["cases"], [
         ("case", "case", text), ("model", "model", text), ("test", "curves", text), ("r2", "r2", number(3)),
         ("r2_median", "median", number(3)), ("vpt_lyapunov_median", "VPT median (Lyapunov t.)", number(2)),
         ("budget", "training", text), ("train_s", "train s", seconds), ("note", "note", text)]),
     "paper2_table5": Table("paper2", lambda r: r["paper2"]["spirals"], [
-        ("model", "model", text), ("test", "test", text), ("r2", "r2", number(3)), ("r2_std", "± std", number(2)),
+        ("model", "model", text), ("trained_on", "trained on", text), ("test", "test", text), ("r2", "r2", number(3)),
+        ("r2_std", "± std", number(2)),
         ("r2_median", "median", number(3)), ("r2_paper", "r2, the paper's measure", number(3)),
         ("r2_paper_std", "± std", number(2)), ("paper_reports", "paper reports", text),
         ("budget", "training", text), ("train_s", "train s", seconds), ("note", "note", text)]),

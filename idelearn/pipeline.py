@@ -446,7 +446,9 @@ def extrapolate_curves(model: Model, trained: dict, target: Curves, context: int
     """Given `context` points of the target's curves, predict the rest.
 
     start > 0 (paper 2's Table 5 test): points start .. start+context-1 are given as a new initial
-    segment, on times counted from the segment's first point, and the points after it are predicted.
+    segment and the points after it are predicted. A model trained on first segments gets the
+    paper's protocol, times counted from the segment's first point; one trained on segments
+    (`model.random_start`) gets the segment's own times, as in its training.
     """
     context = context if context is not None else model.config.context
     dim = trained["shape"][0]
@@ -472,7 +474,9 @@ def extrapolate_curves(model: Model, trained: dict, target: Curves, context: int
     if not 1 <= context < n_t - start:
         raise UserError(f"context: must be in 1..{n_t - start - 1} (the curves have {n_t} points"
                         + (f", given from point {start}" if start else "") + f"), got {context}")
-    G, t = curves.G[:, start:], curves.t[start:] - curves.t[start] + curves.t[0]
+    G, t = curves.G[:, start:], curves.t[start:]
+    if not getattr(model.config, "random_start", False):
+        t = t - curves.t[start] + curves.t[0]
     tic = time.perf_counter()
     G_pred, n_good = guard(model, G[:, :context], t, max_abs)
     wall = time.perf_counter() - tic

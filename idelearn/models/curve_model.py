@@ -14,6 +14,7 @@ from ..errors import UserError
 from ..schema import MAX_NODES, require
 from . import ie_common
 from .base import EpochTraining, Incompatible, Model
+from .segments import trained_on_first_segments_before
 
 
 @dataclass
@@ -22,6 +23,7 @@ class CurveModelConfig(EpochTraining):
 
     context: int = MISSING  # observed points the model is given
     log_space: bool = MISSING  # model log y (positive curves spanning decades: Lotka-Volterra)
+    random_start: bool = MISSING  # train on segments starting anywhere along the curves (models/segments.py)
 
     def check(self):
         super().check()
@@ -45,12 +47,17 @@ class CurveModel(Model):
     def net_config(self) -> dict:
         raise NotImplementedError
 
+    @classmethod
+    def restore(cls, ckpt):
+        return super().restore(trained_on_first_segments_before(ckpt))
+
     def train_net(self, curves: np.ndarray, t: np.ndarray, *, seed, on_iteration, device, checkpointing) -> dict:
         """Fit self.net on normalised curves and unit times."""
         c = self.config
         return ie_common.fit_ie_model(self.net, curves, t, context=c.context, epochs=c.epochs, lr=c.lr,
                                       batch_size=c.batch_size, seed=seed, lr_final=c.lr_final,
-                                      on_epoch=on_iteration, device=device, checkpointing=checkpointing)
+                                      on_epoch=on_iteration, device=device, checkpointing=checkpointing,
+                                      random_start=c.random_start)
 
     def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
         torch.manual_seed(seed)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from .segments import SegmentSampler, on_segments
 from .training import Checkpointing, optimiser_step, run_loop
 
 
@@ -61,15 +62,21 @@ def fit_ie_model(
     on_epoch: Callable[[int, dict], None] | None = None,
     device: torch.device | str | None = None,
     checkpointing: Checkpointing | None = None,
+    random_start: bool,
 ) -> dict:
-    """Adam on the MSE of the points after the first `context` ones; returns the history (`fit_curves`)."""
+    """Adam on the MSE of the points after the first `context` ones; returns the history (`fit_curves`).
+
+    random_start: each mini-batch is cut at a random start first (`segments`): the context is
+    then `context` points from there, and the points after it are scored.
+    """
 
     def mse_after_context(batch, t):
         pred = model(batch[:, :context], t)
         return torch.mean((pred[:, context:] - batch[:, context:]) ** 2), {}
 
     return fit_curves(model, curves, t, mse_after_context, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                      lr_final=lr_final, on_epoch=on_epoch, device=device, checkpointing=checkpointing)
+                      lr_final=lr_final, on_epoch=on_epoch, device=device, checkpointing=checkpointing,
+                      segment_context=context if random_start else None)
 
 
 def fit_curves(
@@ -86,6 +93,7 @@ def fit_curves(
     on_epoch: Callable[[int, dict], None] | None = None,
     device: torch.device | str | None = None,
     checkpointing: Checkpointing | None = None,
+    segment_context: int | None = None,
 ) -> dict:
     """The curve models' training: Adam over shuffled mini-batches, `epochs` passes; returns the history.
 
@@ -94,7 +102,8 @@ def fit_curves(
     The learning rate decays from `lr` to `lr_final` along a cosine (None: constant), which settles
     the last epochs without a separate tuning pass. `on_epoch(epoch, record)` sees each epoch's record
     {"loss", extras, "s_per_iter", "wall_s"} (training time so far, callbacks excluded); the history
-    holds the per-epoch lists.
+    holds the per-epoch lists. segment_context: train on segments (`model.random_start`): each batch
+    is cut at a start drawn from the batch generator, leaving at least one point after this many.
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -108,6 +117,8 @@ def fit_curves(
     if lr_final is not None:
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_steps, eta_min=lr_final)
     train_s = [0.0]  # excludes on_epoch, which may evaluate or plot
+    if segment_context is not None:
+        batch_loss = on_segments(batch_loss, SegmentSampler(len(t), segment_context, gen))
 
     def epoch_fn(epoch: int) -> dict:
         tic, losses, extras = time.perf_counter(), [], {}

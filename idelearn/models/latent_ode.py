@@ -43,41 +43,55 @@ METHODS = tuple(name for name in SOLVERS if name != "scipy_solver")
 
 
 class LatentDynamics(nn.Module):
-    """dz/dt = f(z): an autonomous MLP vector field (two hidden ELU layers)."""
+    """dz/dt = f(z): an autonomous MLP vector field (two hidden ELU layers); `timed`: f(z, t)."""
 
-    def __init__(self, latent_dim: int, hidden: int):
+    def __init__(self, latent_dim: int, hidden: int, timed: bool = False):
         super().__init__()
+        self.timed = timed
         self.net = nn.Sequential(
-            nn.Linear(latent_dim, hidden), nn.ELU(),
+            nn.Linear(latent_dim + timed, hidden), nn.ELU(),
             nn.Linear(hidden, hidden), nn.ELU(),
             nn.Linear(hidden, latent_dim),
         )
 
     def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        if self.timed:
+            return self.net(torch.cat([z, t.to(z.dtype).expand(*z.shape[:-1], 1)], dim=-1))
         return self.net(z)
 
 
 class LatentODE(nn.Module):
-    """Reverse-time RNN encoder -> q(z0); latent ODE by torchdiffeq; MLP decoder."""
+    """Reverse-time RNN encoder -> q(z0); latent ODE by torchdiffeq; MLP decoder.
+
+    timed (trained on segments, `model.random_start`): the encoder also reads each point's time
+    and the vector field is f(z, t), so that a segment's place in time is known; False (the
+    default, and checkpoints written before it existed): the paper's model, times unseen.
+    """
 
     def __init__(self, dim: int, *, latent_dim: int, hidden: int, rnn_hidden: int, method: str, rtol: float,
-                 atol: float, adjoint: bool):
+                 atol: float, adjoint: bool, timed: bool = False):
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
         self.config = dict(dim=dim, latent_dim=latent_dim, hidden=hidden, rnn_hidden=rnn_hidden,
                            method=method, rtol=rtol, atol=atol, adjoint=adjoint)
+        if timed:  # only then: the configs of untimed models stay as they were
+            self.config["timed"] = True
+        self.timed = timed
         self.latent_dim, self.method, self.rtol, self.atol = latent_dim, method, rtol, atol
         # The adjoint method recomputes the latent path backwards instead of storing the solver's
         # graph: memory O(1) in the number of solver steps, at about twice the time per iteration.
         self._odeint = odeint_adjoint if adjoint else odeint
-        self.encoder = nn.RNN(dim, rnn_hidden, nonlinearity="tanh", batch_first=True)
+        self.encoder = nn.RNN(dim + timed, rnn_hidden, nonlinearity="tanh", batch_first=True)
         self.to_posterior = nn.Linear(rnn_hidden, 2 * latent_dim)
-        self.dynamics = LatentDynamics(latent_dim, hidden)
+        self.dynamics = LatentDynamics(latent_dim, hidden, timed)
         self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, dim))
 
-    def encode(self, known: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, k, dim) observed points -> mean and log-variance (B, latent_dim) of q(z0)."""
+    def encode(self, known: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, k, dim) observed points at times t (k,) -> mean and log-variance (B, latent_dim) of q(z0)."""
+        if self.timed:
+            known = torch.cat([known, t[: known.shape[1]].to(known.dtype)[None, :, None].expand(len(known), -1, 1)],
+                              dim=-1)
         _, h = self.encoder(known.flip(1))  # last to first: the final state sits at the first point
         mean, logvar = self.to_posterior(h[-1]).chunk(2, dim=-1)
         return mean, logvar
@@ -92,7 +106,7 @@ class LatentODE(nn.Module):
 
         Unlike NIE and ANIE the known points come back as decoded, not as given.
         """
-        mean, _ = self.encode(known)
+        mean, _ = self.encode(known, t)
         return self.decode(mean, t)
 
 
@@ -122,6 +136,7 @@ def fit_latent_ode(
     on_epoch: Callable[[int, dict], None] | None = None,
     device: torch.device | str | None = None,
     checkpointing: Checkpointing | None = None,
+    random_start: bool,
 ) -> dict:
     """Adam on the negative ELBO of whole curves given their first `context` points; returns the history.
 
@@ -138,18 +153,20 @@ def fit_latent_ode(
     averaged over the curves; `mse` the mean squared error of the sampled
     curves after the context, comparable to the other curve models' loss.
     curves: (n, n_t, dim) float, t: (n_t,); the learning rate decays along a
-    cosine from `lr` to `lr_final` (None: constant).
+    cosine from `lr` to `lr_final` (None: constant). random_start: each mini-batch is cut at a
+    random start first (`segments`), z0 then sits at the segment's first time.
     """
 
     def negative_elbo(batch, t):
-        mean, logvar = model.encode(batch[:, :context])
+        mean, logvar = model.encode(batch[:, :context], t)
         z0 = mean + (0.5 * logvar).exp() * torch.randn_like(mean)
         pred = model.decode(z0, t)
         loss = torch.mean(gaussian_nll(pred, batch, obs_std) + kl_to_standard_normal(mean, logvar))
         return loss, {"mse": torch.mean((pred[:, context:] - batch[:, context:]) ** 2).item()}
 
     return fit_curves(model, curves, t, negative_elbo, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                      lr_final=lr_final, on_epoch=on_epoch, device=device, checkpointing=checkpointing)
+                      lr_final=lr_final, on_epoch=on_epoch, device=device, checkpointing=checkpointing,
+                      segment_context=context if random_start else None)
 
 
 # ----------------------------------------------------------------------------- the estimator
@@ -192,7 +209,7 @@ class LatentODEModel(CurveModel):
     def net_config(self):
         c = self.config
         return dict(latent_dim=c.latent_dim, hidden=c.hidden, rnn_hidden=c.rnn_hidden, method=c.method, rtol=c.rtol,
-                    atol=c.atol, adjoint=c.adjoint)
+                    atol=c.atol, adjoint=c.adjoint, **({"timed": True} if c.random_start else {}))
 
     def make_net(self, **net_config):
         return LatentODE(**net_config)
@@ -202,7 +219,7 @@ class LatentODEModel(CurveModel):
         return fit_latent_ode(self.net, curves, t, context=c.context, epochs=c.epochs, lr=c.lr,
                                              batch_size=c.batch_size, seed=seed, lr_final=c.lr_final,
                                              obs_std=c.obs_std, on_epoch=on_iteration, device=device,
-                                             checkpointing=checkpointing)
+                                             checkpointing=checkpointing, random_start=c.random_start)
 
 
 MODEL = LatentODEModel

@@ -6,7 +6,7 @@ each curve case and tested by each of the case's `idelearn extrapolate` override
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -35,17 +35,31 @@ class CurveCase(Schema):
 
 
 @dataclass
+class Training(Schema):
+    """One way of training Table 5's models: overrides appended to `spirals.train`."""
+
+    group: ClassVar[str] = "suite"
+    overrides: list[str] = MISSING  # for every model
+    model_overrides: dict[str, list[str]] = MISSING  # for that model, after `overrides`
+
+
+@dataclass
 class Paper2Suite(SuiteConfig):
     name: str = "paper2"
     models: list[str] = MISSING
     timing: dict[str, CurveCase] = MISSING  # Table 1: dataset label -> case, tested on unseen and training curves
     spirals: CurveCase = MISSING  # Table 5
+    trainings: dict[str, Training] = MISSING  # Table 5's trainings: label -> overrides (first or random segments)
     cases: dict[str, CurveCase] = MISSING  # further runs, each naming its model (model=... in train)
 
     def check(self):
         super().check()
         unknown = [m for m in self.models if m not in MODELS]
         require(not unknown, "suite.models", f"unknown models {unknown}; known: {', '.join(MODELS)}")
+        for label, training in self.trainings.items():
+            unknown = sorted(set(training.model_overrides) - set(MODELS))
+            require(not unknown, f"suite.trainings.{label}.model_overrides",
+                    f"unknown models {unknown}; known: {', '.join(MODELS)}")
 
 
 def s_per_iter(trained) -> float:
@@ -94,7 +108,9 @@ def run(cfg: Paper2Suite, report, log) -> None:
     timing_runs = {(label, model): plan(cfg, model, case, f"suite.timing.{label}")
                    for label, case in cfg.timing.items() for model in cfg.models}
     case_runs = {label: plan(cfg, None, case, f"suite.cases.{label}") for label, case in cfg.cases.items()}
-    spiral_runs = {model: plan(cfg, model, cfg.spirals, "suite.spirals") for model in cfg.models}
+    spiral_runs = {(model, label): plan(cfg, model, replace(cfg.spirals, train=[
+        *cfg.spirals.train, *training.overrides, *training.model_overrides.get(model, [])]),
+        f"suite.spirals, suite.trainings.{label}") for model in cfg.models for label, training in cfg.trainings.items()}
     report.heading("paper2: neural integral equations (paper 2 Tables 1 and 5)")
     timing = []
     for (label, model), runs in timing_runs.items():
@@ -128,34 +144,42 @@ def run(cfg: Paper2Suite, report, log) -> None:
                                "budget", "train_s", "note"])
 
     table5, per_curve = [], {}
-    for model, runs in spiral_runs.items():
+    first = next(iter(cfg.trainings), None)  # the paper's training (conf/suite/paper2.yaml lists it first)
+    for (model, training), runs in spiral_runs.items():
         rows, predictions = train_and_test(runs, log)
         for row in rows:
             paper = PAPER_TABLE5.get(model)
-            row["paper_reports"] = None if paper is None else f"{paper[0]:.3f} ± {paper[1]:.3f}"
+            # the paper trained on first segments: its numbers sit beside those rows only
+            row["paper_reports"] = None if paper is None or training != first else f"{paper[0]:.3f} ± {paper[1]:.3f}"
+            row["trained_on"] = training
         table5 += rows
         for label, pred in predictions.items():
             pred_part, true_part = pred.G_pred[:, pred.split:], pred.G_true[:, pred.split:]
-            per_curve[f"{model}, {label}"] = M.r2_paper_per_curve(pred_part, true_part)
+            per_curve[f"{model} ({training}), {label}"] = M.r2_paper_per_curve(pred_part, true_part)
             fig = report.out_dir / f"paper2_spirals_{model}_{len(per_curve)}.png"
             r2 = next(r["r2"] for r in rows if r.get("test") == label)
-            plot_curves(pred.t, pred.G_pred, pred.G_true, pred.split, fig, title=f"{model}, {label}: r2 = {r2:.3f}")
-            report.figure(fig, f"{model} on unseen spirals, {label}")
+            plot_curves(pred.t, pred.G_pred, pred.G_true, pred.split, fig,
+                        title=f"{model} trained on {training}, {label}: r2 = {r2:.3f}")
+            report.figure(fig, f"{model} trained on {training}, on unseen spirals, {label}")
     report.heading("Table 5: unseen spirals", 3)
     report.text("`r2`: the coefficient of determination per curve and coordinate over the predicted points; "
                 "`r2_paper`: the authors' measure (squared Pearson correlation of the flattened curve); each "
                 "as mean ± std over the held-out curves, the layout of the paper's table. `paper_reports` is "
                 "the paper's Table 5 (their measure; their LSTM is our direct_rnn, their NODE our latent_ode). "
                 "Tests: the first points of each curve (ours), or points start..start+context-1 as a new "
-                "initial segment (the paper's: points 20-40, the rest predicted).")
-    report.table(table5, ["model", "test", "r2", "r2_std", "r2_median", "r2_paper", "r2_paper_std", "paper_reports",
-                          "budget", "train_s", "note"])
+                "initial segment (the paper's: points 20-40, the rest predicted). Trained on first segments "
+                "(the paper's protocol) or on segments starting anywhere along the curves (`model.random_start`).")
+    report.table(table5, ["model", "trained_on", "test", "r2", "r2_std", "r2_median", "r2_paper", "r2_paper_std",
+                          "paper_reports", "budget", "train_s", "note"])
     if per_curve:
         fig = report.out_dir / "paper2_table5_per_curve.png"
         plot_r2_distribution(per_curve, fig, measure="squared Pearson correlation (the paper's R²)")
         report.figure(fig, "Per-curve r2 (the paper's measure) on the unseen spirals, like the paper's figure 7")
+    def row_label(r):
+        return r["model"] + (f" trained on {r['trained_on']}" if r.get("trained_on") else "")
+
     report.text("Each row, as commands (the suite composes exactly these configs):\n\n" + "\n".join(
-        f"- {r['model']}, {r.get('test', '')}: `{r['train_command']}` then `{r.get('extrapolate_command', '–')}`"
+        f"- {row_label(r)}, {r.get('test', '')}: `{r['train_command']}` then `{r.get('extrapolate_command', '–')}`"
         for r in timing + table5 + further))
     report.results["paper2"] = {"timing": timing, "spirals": table5, "cases": further,
                                 "spirals_per_curve_r2_paper": {k: v.tolist() for k, v in per_curve.items()}}

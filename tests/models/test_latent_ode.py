@@ -25,7 +25,8 @@ def latent_ode(dim, **settings):
 
 
 def fit(model, curves, **settings):
-    base = dict(context=CONTEXT, epochs=100, lr=1e-2, batch_size=16, seed=0, lr_final=None, obs_std=0.3)
+    base = dict(context=CONTEXT, epochs=100, lr=1e-2, batch_size=16, seed=0, lr_final=None, obs_std=0.3,
+                random_start=False)
     return fit_latent_ode(model, curves, T_GRID, **{**base, **settings})
 
 

@@ -84,7 +84,8 @@ def rel_err(model):
 
 def fit_exp(model, epochs, lr):
     before = rel_err(model)
-    fit_ie_model(model, EXP_CURVE, T_GRID, context=1, epochs=epochs, lr=lr, batch_size=1, seed=0, lr_final=None)
+    fit_ie_model(model, EXP_CURVE, T_GRID, context=1, epochs=epochs, lr=lr, batch_size=1, seed=0, lr_final=None,
+                 random_start=False)
     return before, rel_err(model)
 
 

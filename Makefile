@@ -22,12 +22,12 @@ demo: setup
 	$(BIN)/idelearn train model=memory_operator
 	$(BIN)/idelearn extrapolate t_final=40
 
-# Two workers (pytest-xdist), each test file on one of them (its module fixtures built once), one thread each.
+# Two workers (pytest-xdist, tests handed out as workers free up), one thread each.
 test: setup
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal -m "not slow"
 
 # The property-based tests of the CLI with 50x the examples of `make test` (2400 against 48: tests/conftest.py).
 test-fuzz: setup

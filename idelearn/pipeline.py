@@ -157,7 +157,8 @@ def memory_warning(residual) -> str | None:
     if residual is None or not residual > MEMORY_WARNING_THRESHOLD:
         return None
     return (f"the learned memory leaves {residual:.2g} of I unexplained on the hold-out tail of the window (above "
-            f"{MEMORY_WARNING_THRESHOLD:g}): the kernel is outside the families fitted; expect a poor extrapolation")
+            f"{MEMORY_WARNING_THRESHOLD:g}): the memory is not of a form the model can learn; expect a poor "
+            "extrapolation")
 
 
 # ----------------------------------------------------------------------------- checkpoints

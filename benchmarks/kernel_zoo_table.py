@@ -1,6 +1,7 @@
 """docs/kernel_zoo.md's tables, generated from the kernel_zoo suite's results.
 
     idelearn benchmark suite=kernel_zoo                          # writes outputs/benchmark/<run>/results.json
+    idelearn benchmark suite=kernel_zoo_memory                   # the same kernels for memory_operator
     python benchmarks/readme_tables.py --take outputs/benchmark/<run>   # keeps benchmarks/results/kernel_zoo.json
     python benchmarks/kernel_zoo_table.py                        # rewrites the tables of docs/kernel_zoo.md
     python benchmarks/kernel_zoo_table.py --check                # exit 1 if they differ from the results
@@ -40,6 +41,8 @@ def summary(results: dict) -> list[dict]:
 TABLES = {
     "kernel_zoo_summary": Table("kernel_zoo", summary, [("kernel", "kernel", text)] + [
         (f"{f} {n}", f"fit_on={f}, noise {float(n):g}", text) for f, n in SETTINGS]),
+    "kernel_zoo_memory": Table("kernel_zoo_memory", summary, [("kernel", "kernel", text)] + [
+        (f"memory {n}", f"memory_operator, noise {float(n):g}", text) for n in ("0", "0.0001")]),
     "kernel_zoo": Table("kernel_zoo", lambda r: r["paper1_accuracy"], [
         ("case", "case", text), ("test", "test", text), ("kernel", "kernel chosen", text),
         ("memory_holdout_residual", "hold-out residual", number(2)), ("rel_l2", "rel_l2", percent),

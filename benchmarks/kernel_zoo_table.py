@@ -12,11 +12,11 @@ Each table sits between `<!-- results:NAME -->` and `<!-- /results:NAME -->` (re
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from readme_tables import BLOCK, RESULTS, ROOT, Table, number, percent, seconds, text
+import readme_tables
+from readme_tables import RESULTS, ROOT, Table, number, percent, seconds, text
 
 DOC = ROOT / "docs" / "kernel_zoo.md"
 SETTINGS = [("memory", "0"), ("memory", "0.0001"), ("trajectory", "0"), ("trajectory", "0.0001")]
@@ -51,13 +51,7 @@ TABLES = {
 
 
 def regenerate(doc: str, results_dir: Path = RESULTS) -> str:
-    def replace(match):
-        table = TABLES[match.group(2)]
-        path = results_dir / f"{table.suite}.json"
-        body = table.render(json.loads(path.read_text())) if path.exists() else f"(no {path.name} yet)"
-        return match.group(1) + body + "\n" + match.group(4)
-
-    return BLOCK.sub(replace, doc)
+    return readme_tables.regenerate(doc, results_dir, TABLES)
 
 
 def main() -> None:

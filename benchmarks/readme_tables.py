@@ -180,10 +180,13 @@ TABLES = {
 BLOCK = re.compile(r"(<!-- results:(\w+) -->\n)(.*?)(<!-- /results:\2 -->)", re.S)  # the body may be empty
 
 
-def regenerate(readme: str, results_dir: Path = RESULTS) -> str:
+def regenerate(readme: str, results_dir: Path = RESULTS, tables: dict | None = None) -> str:
+    """`readme` with every `<!-- results:NAME -->` block rendered from its suite's results (`tables`: TABLES)."""
+    tables = TABLES if tables is None else tables
+
     def replace(match):
         name = match.group(2)
-        table = TABLES[name]
+        table = tables[name]
         path = results_dir / f"{table.suite}.json"
         body = table.render(json.loads(path.read_text())) if path.exists() else f"(no {path.name} yet)"
         return match.group(1) + body + "\n" + match.group(4)

@@ -586,7 +586,33 @@ class KernelOptimizer(Enum):
 
 
 @dataclass
-class KernelOperatorConfig(ModelConfig):
+class LagFamilyConfig(ModelConfig):
+    """The keys of the lag kernel families' fit and their hold-out choice (kernel_operator, memory_operator)."""
+
+    max_rates: int = MISSING  # exp: up to this many complex rates
+    max_degree: int = MISSING  # exp, grid: K = Σ_{k<=max_degree} G^k a_k(τ) (0: a pure lag kernel)
+    n_starts: int = MISSING  # exp: starts refined for each added rate
+    grid_size: int = MISSING  # grid: real rates, log-spaced
+    ridges: list[float] = MISSING  # grid: relative ridge levels tried (each a candidate)
+    holdout: float = MISSING  # fraction of the window's nodes held out to score (and choose) the kernel
+    parsimony: float = MISSING  # auto: the smallest candidate scoring within this factor of the best...
+    exact_score: float = MISSING  # ...or under this hold-out residual
+
+    def check(self):
+        super().check()
+        require(1 <= self.max_rates <= 8, "model.max_rates", f"must be in 1..8, got {self.max_rates}")
+        require(0 <= self.max_degree <= 4, "model.max_degree", f"must be in 0..4, got {self.max_degree}")
+        require(1 <= self.n_starts <= 100, "model.n_starts", f"must be in 1..100, got {self.n_starts}")
+        require(1 <= self.grid_size <= 256, "model.grid_size", f"must be in 1..256, got {self.grid_size}")
+        require(len(self.ridges) >= 1 and all(0 <= r < 1 for r in self.ridges), "model.ridges",
+                f"must be a non-empty list of values in [0, 1), got {self.ridges}")
+        require(0 <= self.holdout < 1, "model.holdout", f"must be in [0, 1), got {self.holdout}")
+        require(self.parsimony >= 1, "model.parsimony", f"must be >= 1, got {self.parsimony}")
+        require(self.exact_score >= 0, "model.exact_score", f"must be >= 0, got {self.exact_score}")
+
+
+@dataclass
+class KernelOperatorConfig(LagFamilyConfig):
     name: str = "kernel_operator"
     family: KernelFamily = MISSING  # series: an analytic matrix function of G; mlp: any function of G (and τ)
     n_terms: int = MISSING  # series
@@ -601,14 +627,6 @@ class KernelOperatorConfig(ModelConfig):
     lbfgs_iterations: int = MISSING
     lr: float | None = MISSING  # None: 1 for L-BFGS, 3e-3 for Adam
     candidates: list[str] = MISSING  # family=auto: the families tried (not auto)
-    max_rates: int = MISSING  # exp: up to this many complex rates
-    max_degree: int = MISSING  # exp, grid: K = Σ_{k<=max_degree} G^k a_k(τ) (0: a pure lag kernel)
-    n_starts: int = MISSING  # exp: starts refined for each added rate
-    grid_size: int = MISSING  # grid: real rates, log-spaced
-    ridges: list[float] = MISSING  # grid: relative ridge levels tried (each a candidate)
-    holdout: float = MISSING  # fraction of the window's nodes held out to score (and choose) the kernel
-    parsimony: float = MISSING  # auto: the smallest candidate scoring within this factor of the best...
-    exact_score: float = MISSING  # ...or under this hold-out residual
     fit_on: FitTarget = MISSING
     recurrence: bool = MISSING  # a pure lag kernel (degree 0) extrapolates by the exact exponential recurrence
 
@@ -618,17 +636,8 @@ class KernelOperatorConfig(ModelConfig):
         known = [f.value for f in KernelFamily if f is not KernelFamily.auto]
         require(len(self.candidates) >= 1 and set(self.candidates) <= set(known), "model.candidates",
                 f"must list some of {', '.join(known)}, got {list(self.candidates)}")
-        require(1 <= self.max_rates <= 8, "model.max_rates", f"must be in 1..8, got {self.max_rates}")
-        require(0 <= self.max_degree <= 4, "model.max_degree", f"must be in 0..4, got {self.max_degree}")
-        require(1 <= self.n_starts <= 100, "model.n_starts", f"must be in 1..100, got {self.n_starts}")
-        require(1 <= self.grid_size <= 256, "model.grid_size", f"must be in 1..256, got {self.grid_size}")
-        require(len(self.ridges) >= 1 and all(0 <= r < 1 for r in self.ridges), "model.ridges",
-                f"must be a non-empty list of values in [0, 1), got {self.ridges}")
-        require(0 <= self.holdout < 1, "model.holdout", f"must be in [0, 1), got {self.holdout}")
         require(self.holdout > 0 or self.family in (KernelFamily.series, KernelFamily.mlp), "model.holdout",
                 f"must be > 0 for model.family={self.family.value} (it chooses on the hold-out), got 0")
-        require(self.parsimony >= 1, "model.parsimony", f"must be >= 1, got {self.parsimony}")
-        require(self.exact_score >= 0, "model.exact_score", f"must be >= 0, got {self.exact_score}")
         require(1 <= self.width <= MAX_WIDTH, "model.width", f"must be in 1..{MAX_WIDTH}, got {self.width}")
         require(1 <= self.depth <= MAX_LAYERS, "model.depth", f"must be in 1..{MAX_LAYERS}, got {self.depth}")
         require(self.order is None or 3 <= self.order <= 8, "model.order", f"must be in 3..8, got {self.order}")

@@ -33,9 +33,10 @@ from ..solvers.multistep import adams_integrate
 from ..solvers.recurrence import ExponentialRecurrenceMemory
 from . import fused_stepper
 from . import lag_kernels as lk
-from .base import IDE_DATA, MAX_WIDTH, Incompatible, Model, ModelConfig, data_order, needs_ide
+from .base import IDE_DATA, MAX_WIDTH, Incompatible, Model, data_order, needs_ide
 from .kernel_operator import (
     HOPELESS,
+    LagFamilyConfig,
     SeriesKernel,
     choose,
     fit_kernel_operator,
@@ -197,7 +198,7 @@ class MemoryKind(Enum):
 
 
 @dataclass
-class MemoryOperatorConfig(ModelConfig):
+class MemoryOperatorConfig(LagFamilyConfig):  # the lag keys: model.kernel=auto (and holdout)
     name: str = "memory_operator"
     legs_order: int = MISSING  # Legendre modes N (N ≳ frequency of G × t_final / 2)
     kernel_degree: int = MISSING  # degree of the power series φ
@@ -205,16 +206,8 @@ class MemoryOperatorConfig(ModelConfig):
     order: int | None = MISSING  # Gregory order of φ's fit; None: the data's solver.order
     ab_order: int = MISSING  # Adams–Bashforth order of the extrapolation
     corrector: bool = MISSING
-    holdout: float = MISSING  # fraction of the window's nodes held out for memory_holdout_residual (0: none)
     kernel: MemoryKernel = MISSING
     memory: MemoryKind = MISSING
-    max_rates: int = MISSING  # kernel=auto: as kernel_operator's
-    max_degree: int = MISSING
-    n_starts: int = MISSING
-    grid_size: int = MISSING
-    ridges: list[float] = MISSING
-    parsimony: float = MISSING
-    exact_score: float = MISSING
 
     def check(self):
         super().check()
@@ -224,15 +217,6 @@ class MemoryOperatorConfig(ModelConfig):
                 f"model.memory=exp needs a pure lag kernel (P = 0): set it to 0, got {self.max_degree}")
         require(self.kernel is MemoryKernel.series or self.holdout > 0, "model.holdout",
                 "must be > 0 for model.kernel=auto (it chooses on the hold-out), got 0")
-        require(1 <= self.max_rates <= 8, "model.max_rates", f"must be in 1..8, got {self.max_rates}")
-        require(0 <= self.max_degree <= 4, "model.max_degree", f"must be in 0..4, got {self.max_degree}")
-        require(1 <= self.n_starts <= 100, "model.n_starts", f"must be in 1..100, got {self.n_starts}")
-        require(1 <= self.grid_size <= 256, "model.grid_size", f"must be in 1..256, got {self.grid_size}")
-        require(len(self.ridges) >= 1 and all(0 <= r < 1 for r in self.ridges), "model.ridges",
-                f"must be a non-empty list of values in [0, 1), got {self.ridges}")
-        require(self.parsimony >= 1, "model.parsimony", f"must be >= 1, got {self.parsimony}")
-        require(self.exact_score >= 0, "model.exact_score", f"must be >= 0, got {self.exact_score}")
-        require(0 <= self.holdout < 1, "model.holdout", f"must be in [0, 1), got {self.holdout}")
         require(4 <= self.legs_order <= MAX_WIDTH, "model.legs_order", f"must be in 4..{MAX_WIDTH}, "
                 f"got {self.legs_order}")
         require(0 <= self.kernel_degree <= 64, "model.kernel_degree", f"must be in 0..64, got {self.kernel_degree}")

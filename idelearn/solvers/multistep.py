@@ -2,10 +2,10 @@
 
 The same loop serves the exact reference (Gregory memory, AB(p)+AM(p)), the
 learned-kernel operator (Gregory memory with K_θ) and the generic path of the
-learned LSTM memory: only the memory operator differs. `extrapolate` runs the
-LSTM operator through a second, fused loop (models/fast_lstm.py) that repeats
-this one's AB(k) arithmetic for speed; tests/models/test_fast_lstm.py keeps the
-two equal step for step.
+learned memories (the paper's LSTM, the structured LegS memory): only the memory
+operator differs. `extrapolate` runs those two through a second, fused loop
+(models/fused_stepper.py) that repeats this one's AB(k) arithmetic for speed;
+tests/models/test_fused_stepper.py keeps the two equal step for step.
 """
 
 from __future__ import annotations

@@ -80,6 +80,21 @@ class SteppedTraining(ModelConfig):
 
 
 @dataclass
+class RecurrentTraining(SteppedTraining):
+    """A stacked LSTM trained in steps (lstm_operator, direct_rnn): its size."""
+
+    hidden_size: int = MISSING
+    num_layers: int = MISSING
+
+    def check(self):
+        super().check()
+        require(1 <= self.hidden_size <= MAX_WIDTH, "model.hidden_size", f"must be in 1..{MAX_WIDTH}, "
+                f"got {self.hidden_size}")
+        require(1 <= self.num_layers <= MAX_LAYERS, "model.num_layers", f"must be in 1..{MAX_LAYERS}, "
+                f"got {self.num_layers}")
+
+
+@dataclass
 class EpochTraining(ModelConfig):
     """Trained in epochs, each a pass over the training curves in mini-batches; lr cosine-decays to lr_final."""
 

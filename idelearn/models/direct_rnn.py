@@ -17,7 +17,7 @@ from omegaconf import MISSING
 from torch import nn
 
 from ..schema import MAX_NODES, require
-from .base import MAX_LAYERS, MAX_WIDTH, Incompatible, Model, SteppedTraining
+from .base import Incompatible, Model, RecurrentTraining
 from .features import from_features, to_features
 from .segments import SegmentSampler, trained_on_first_segments_before
 from .training import Checkpointing, optimiser_step, run_loop, validation_rows
@@ -144,19 +144,13 @@ def rollout(model: DirectRNN, G_known: np.ndarray, n_steps: int, tau: np.ndarray
 # ----------------------------------------------------------------------------- the estimator
 
 @dataclass
-class DirectRNNConfig(SteppedTraining):
+class DirectRNNConfig(RecurrentTraining):
     name: str = "direct_rnn"
-    hidden_size: int = MISSING
-    num_layers: int = MISSING
     context: int = MISSING  # curve data: observed points given when extrapolating
     random_start: bool = MISSING  # curve data: train on segments starting anywhere (models/segments.py)
 
     def check(self):
         super().check()
-        require(1 <= self.hidden_size <= MAX_WIDTH, "model.hidden_size", f"must be in 1..{MAX_WIDTH}, "
-                f"got {self.hidden_size}")
-        require(1 <= self.num_layers <= MAX_LAYERS, "model.num_layers", f"must be in 1..{MAX_LAYERS}, "
-                f"got {self.num_layers}")
         require(1 <= self.context <= MAX_NODES, "model.context", f"must be in 1..{MAX_NODES:.0e}, got {self.context}")
 
 

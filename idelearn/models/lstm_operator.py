@@ -35,7 +35,7 @@ from ..errors import UserError
 from ..schema import MAX_NODES, require
 from ..solvers.multistep import adams_integrate
 from . import fused_stepper, memory_operator
-from .base import IDE_DATA, MAX_LAYERS, MAX_WIDTH, Model, SteppedTraining, needs_ide
+from .base import IDE_DATA, Model, RecurrentTraining, needs_ide
 from .features import from_features, to_features
 from .training import Checkpointing, optimiser_step, run_loop, split_trajectories, validation_rows
 
@@ -259,10 +259,8 @@ class LearnedMemory:
 # ----------------------------------------------------------------------------- the estimator
 
 @dataclass
-class LSTMOperatorConfig(SteppedTraining):
+class LSTMOperatorConfig(RecurrentTraining):
     name: str = "lstm_operator"
-    hidden_size: int = MISSING
-    num_layers: int = MISSING
     ema: float = MISSING  # running-amplitude scaling of G and I (0 = the paper's fixed scaling)
     ab_order: int = MISSING  # Adams–Bashforth order of the extrapolation (the paper: AB3)
     corrector: bool = MISSING
@@ -272,10 +270,6 @@ class LSTMOperatorConfig(SteppedTraining):
 
     def check(self):
         super().check()
-        require(1 <= self.hidden_size <= MAX_WIDTH, "model.hidden_size", f"must be in 1..{MAX_WIDTH}, "
-                f"got {self.hidden_size}")
-        require(1 <= self.num_layers <= MAX_LAYERS, "model.num_layers", f"must be in 1..{MAX_LAYERS}, "
-                f"got {self.num_layers}")
         require(0 <= self.ema < 1, "model.ema", f"must be in [0, 1), got {self.ema}")
         require(1 <= self.ab_order <= 8, "model.ab_order", f"must be in 1..8, got {self.ab_order}")
         require(0 <= self.gain <= 10, "model.gain", f"must be in [0, 10] (|log g| <= gain), got {self.gain}")

@@ -95,8 +95,7 @@ def register(command: str) -> None:
     cs.store(group="solver", name="schema", node=SolverConfig)
     cs.store(group="device", name="schema", node=DeviceConfig)
     cs.store(group="trainer", name="schema", node=TrainerConfig)
-    if command in COMMAND_SCHEMAS:
-        cs.store(name=f"schema_{command}", node=COMMAND_SCHEMAS[command])
+    cs.store(name=f"schema_{command}", node=COMMAND_SCHEMAS[command])
 
 
 def to_object(node: DictConfig):

@@ -14,10 +14,15 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 
+from .. import suites
 from ..config import to_object
 from ..report.markdown import Report
-from ..suites import SUITES, register  # noqa: F401 (the command's schemas: `register`)
+from ..suites import SUITES
 from .common import limit_threads, log, run_dir
+
+
+def register() -> None:
+    suites.register()
 
 
 def run(cfg) -> None:

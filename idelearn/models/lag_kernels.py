@@ -29,15 +29,37 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.fft as sfft
 from scipy.optimize import least_squares
 
 from ..solvers.quadrature import gregory_end_correction
 
 TARGETS = ("memory", "trajectory")
+# Screening evaluates the columns of every grid rate; they are built this many bytes of transforms at a
+# time, so many trajectories do not hold all of them at once.
+CHUNK_BYTES = 1 << 27
+# A refined rate with Re λ · T below this (it decays by less than 1e-6 over the window) is tried on the bound 0.
+NEAR_BOUND = 1e-6
 
 
 def _fft_length(n: int) -> int:
-    return 1 << (n - 1).bit_length()
+    """A fast FFT length for the linear convolution of two length-n sequences (no wrap-around)."""
+    return sfft.next_fast_len(2 * n - 1)
+
+
+def _time_last(X: np.ndarray) -> np.ndarray:
+    """(..., n_t, d, m) -> (..., d, m, n_t), contiguous: the FFTs and products then run along contiguous memory
+    (along axis −3, 2x2 matrices, they ran ~10x slower)."""
+    return np.ascontiguousarray(np.moveaxis(X, -3, -1))
+
+
+def _matmul_last(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """A @ B for matrices along axes (−3, −2), time along −1: (..., d, e, n) @ (..., e, m, n) -> (..., d, m, n).
+    A sum of e broadcast products (numpy's batched matmul of 2x2 matrices costs ~50x more per element)."""
+    out = A[..., :, 0, None, :] * B[..., None, 0, :, :]
+    for e in range(1, A.shape[-2]):
+        out = out + A[..., :, e, None, :] * B[..., None, e, :, :]
+    return out
 
 
 def gregory_sum(A: np.ndarray, G: np.ndarray, dt: float, order: int) -> np.ndarray:
@@ -49,40 +71,35 @@ def gregory_sum(A: np.ndarray, G: np.ndarray, dt: float, order: int) -> np.ndarr
     n_t = G.shape[1]
     if n_t <= order:
         raise ValueError(f"the Gregory rule of order {order} needs more than {order} nodes, got {n_t}")
-    n_fft = _fft_length(2 * n_t - 1)
-    # The end corrections Σ_{j<p} δ_j (A_{n−j} G_j + A_j G_{n−j}) are convolutions too: of A with δ_j G_j and
-    # of δ_j A_j with G (sequences that vanish past j = p−1), so one product of transforms does it all.
-    delta = gregory_end_correction(order)[:, None, None]
-    G_corr = G.copy()
-    G_corr[:, :order] *= 1 + delta
-    A_head = A[..., :order, :, :] * delta
-    fft = lambda x: np.fft.fft(x, n=n_fft, axis=-3)  # noqa: E731
-    S = _mm(fft(A), fft(G_corr)) + _mm(fft(A_head), fft(G))
-    return dt * np.fft.ifft(S, axis=-3)[..., order:n_t, :, :]
+    p, n_fft = order, _fft_length(n_t)
+    delta = gregory_end_correction(p)
+    Gt, At = _time_last(np.asarray(G, dtype=complex)), _time_last(np.asarray(A, dtype=complex))
+    # Σ_j A_{n−j} G_j (1 + δ_j [j < p]) by one product of transforms, and the mirrored corrections
+    # Σ_{i<p} δ_i A_i G_{n−i} directly (p shifted products)
+    Gc = Gt.copy()
+    Gc[..., :p] *= 1 + delta
+    S = sfft.ifft(_matmul_last(sfft.fft(At, n=n_fft, axis=-1), sfft.fft(Gc, n=n_fft, axis=-1)), axis=-1)[..., p:n_t]
+    for i in range(p):
+        S += delta[i] * _matmul_last(At[..., i : i + 1], Gt[..., p - i : n_t - i])
+    return dt * np.moveaxis(S, -1, -3)
 
 
-def _mm(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """A @ B for stacks of tiny matrices: broadcast products summed (numpy's batched matmul of 2x2
-    matrices costs ~50x more per element)."""
-    if A.shape[-1] == 1:
-        return A * B
-    return (A[..., :, :, None] * B[..., None, :, :]).sum(axis=-2)
+def cumulative(f: np.ndarray, lo: int, hi: int, dt: float, order: int, axis: int = -3) -> np.ndarray:
+    """∫_{t_lo}^{t_n} f by the order-p Gregory rule for n = lo+p−1..hi−1 (nodes along `axis`).
 
-
-def cumulative(f: np.ndarray, lo: int, hi: int, dt: float, order: int) -> np.ndarray:
-    """∫_{t_lo}^{t_n} f by the order-p Gregory rule for n = lo+p−1..hi−1 (nodes along axis −3).
-
-    f holds the nodes lo..hi−1 along axis −3 (its index 0 is node lo). Returns (..., hi−lo−p+1, d, m).
+    f holds the nodes lo..hi−1 along `axis` (its index 0 is node lo). Returns (..., hi−lo−p+1, d, m)
+    (the nodes along `axis`).
     """
     p = order
     n = hi - lo
     if n < p:
         raise ValueError(f"the cumulative Gregory rule of order {p} needs >= {p} nodes, got {n}")
+    f = np.moveaxis(f, axis, -1)
     delta = gregory_end_correction(p)
-    csum = np.cumsum(f, axis=-3)[..., p - 1 :, :, :]  # Σ_{j≤m} f_j for m = p−1..n−1
-    left = sum(d * f[..., i : i + 1, :, :] for i, d in enumerate(delta))
-    right = sum(d * f[..., p - 1 - i : n - i, :, :] for i, d in enumerate(delta))
-    return dt * (csum + left + right)
+    csum = np.cumsum(f, axis=-1)[..., p - 1 :]  # Σ_{j≤m} f_j for m = p−1..n−1
+    left = sum(d * f[..., i : i + 1] for i, d in enumerate(delta))
+    right = sum(d * f[..., p - 1 - i : n - i] for i, d in enumerate(delta))
+    return np.moveaxis(dt * (csum + left + right), -1, axis)
 
 
 @dataclass
@@ -103,6 +120,7 @@ class Window:
     Fvals: np.ndarray | None = None
     y: np.ndarray = field(init=False)
     weight: np.ndarray = field(init=False)
+    _bases: dict = field(init=False, repr=False, default_factory=dict)  # (degree, scale) -> _Basis
 
     def __post_init__(self):
         if self.target not in TARGETS:
@@ -134,6 +152,13 @@ class Window:
             return M
         return cumulative(M, self.lo, self.hi, self.dt, self.order)
 
+    def observe_last(self, M: np.ndarray) -> np.ndarray:
+        """`observe` for memory values with time along the last axis: (..., d, m, hi − order)."""
+        M = M[..., self.lo - self.order :]
+        if self.target == "memory":
+            return M
+        return cumulative(M, self.lo, self.hi, self.dt, self.order, axis=-1)
+
     def memory_of(self, A: np.ndarray) -> np.ndarray:
         """The observed memory of kernel values A (..., n_traj, hi, d, d)."""
         return self.observe(gregory_sum(A, self.G, self.dt, self.order))
@@ -146,6 +171,13 @@ class Window:
     @property
     def t(self) -> np.ndarray:
         return np.arange(self.hi) * self.dt
+
+    def basis(self, degree: int, scale: float) -> _Basis:
+        """The building blocks of the columns of K = Σ_{k≤degree} (G/s)^k a_k(τ) on this window, made once."""
+        key = (degree, float(scale))
+        if key not in self._bases:
+            self._bases[key] = _Basis(self, degree, scale)
+        return self._bases[key]
 
 
 def powers(G: np.ndarray, degree: int, scale: float) -> list[np.ndarray]:
@@ -160,17 +192,63 @@ def powers(G: np.ndarray, degree: int, scale: float) -> list[np.ndarray]:
     return out
 
 
-def design(win: Window, rates: np.ndarray, Gk: list[np.ndarray], lag_power: int = 0) -> np.ndarray:
+class _Basis:
+    """What the columns of K = Σ_{k≤P} (G/s)^k a_k(τ) share on one window, for any rates: G's transform, the
+    powers (G/s)^k and the end-correction products, computed once (a fit evaluates columns hundreds of times).
+
+    Column (k, j) is the Gregory memory of A_i = (G_i/s)^k φ_j(t_i) with φ_j(τ) = τ^q e^{−λ_j τ}:
+    h [Σ_n-convolution of A with G_j (1 + δ_j [j < p])] + h Σ_{i<p} δ_i φ_j(t_i) (G_i/s)^k G_{n−i}.
+    The first is a product of transforms (for k = 0 the transform of the scalar φ_j alone, not of a matrix
+    per trajectory); the second is a (J, p) by (p, rows) product with the H_k[i] = (G_i/s)^k G_{n−i} kept here.
+    Arrays hold time along the last axis.
+    """
+
+    def __init__(self, win: Window, degree: int, scale: float):
+        p, n = win.order, win.hi
+        self.win, self.degree = win, degree
+        self.delta = gregory_end_correction(p)
+        self.n_fft = _fft_length(n)
+        Gt = _time_last(win.G)  # (n_traj, d, m, n)
+        Gc = Gt.copy()
+        Gc[..., :p] *= 1 + self.delta
+        self.G_hat = sfft.fft(Gc, n=self.n_fft, axis=-1)
+        self.X = [_time_last(Xk) for Xk in powers(win.G, degree, scale)[1:]]  # (n_traj, d, d, n) for k >= 1
+        shifted = np.stack([Gt[..., p - i : n - i] for i in range(p)])  # G_{n−i}: (p, n_traj, d, m, n − p)
+        self.heads = [shifted] + [np.stack([_matmul_last(X[..., i : i + 1], shifted[i]) for i in range(p)])
+                                  for X in self.X]
+        self.rate_bytes = 16 * (degree + 1) * Gt.size // n * self.n_fft * 3  # a rate's transforms, roughly
+        self.screening: tuple | None = None  # (grid, its columns) when they fit in one chunk
+
+    def columns(self, rates: np.ndarray, lag_power: int = 0) -> np.ndarray:
+        """The weighted observed columns: ((P+1)·J, rows), row k·J + j for basis (k, j)."""
+        win, p, n = self.win, self.win.order, self.win.hi
+        t = win.t
+        phi = np.exp(-np.outer(rates, t)) * t**lag_power  # (J, n)
+        head_coef = phi[:, :p] * self.delta  # (J, p)
+        J, rest = len(rates), self.heads[0].shape[1:]
+
+        def memory(A_hat, head):
+            main = sfft.ifft(A_hat, axis=-1)[..., p:n]
+            return main + (head_coef @ head.reshape(p, -1)).reshape(J, *rest)
+
+        cols = [memory(sfft.fft(phi, n=self.n_fft, axis=-1)[:, None, None, None, :] * self.G_hat, self.heads[0])]
+        for X, head in zip(self.X, self.heads[1:]):
+            A_hat = sfft.fft(X[None] * phi[:, None, None, None, :], n=self.n_fft, axis=-1)  # (J, n_traj, d, d, n_fft)
+            cols.append(memory(_matmul_last(A_hat, self.G_hat), head))
+        M = win.dt * np.stack(cols)  # (P+1, J, n_traj, d, m, n − p): nodes p..n−1
+        obs = win.observe_last(M) * win.weight[:, None, None, None]
+        return obs.reshape(len(cols) * J, -1)
+
+
+def design(win: Window, rates: np.ndarray, degree: int, scale: float, lag_power: int = 0) -> np.ndarray:
     """The weighted columns of the linear problem: (rows, (P+1)·J), column k·J + j for basis (k, j).
-    lag_power 1: the columns of τ·basis (minus their derivative in λ_j)."""
-    decay = np.exp(-np.outer(rates, win.t)) * win.t**lag_power  # (J, n_t)
-    A = np.stack([g[None] * decay[:, None, :, None, None] for g in Gk])  # (P+1, J, n_traj, n_t, d, d)
-    obs = win.observe(gregory_sum(A, win.G, win.dt, win.order)) * win.weight[:, None, None, None]
-    return obs.reshape(len(Gk) * len(rates), -1).T
+    lag_power 1: the columns of τ·basis (minus their derivative in λ_j). Rows in `weighted_target`'s order."""
+    return win.basis(degree, scale).columns(np.asarray(rates, dtype=complex), lag_power).T
 
 
 def weighted_target(win: Window) -> np.ndarray:
-    return (win.y * win.weight[:, None, None, None]).ravel()
+    """The target, weighted, in the rows' order of `design` (time along the last axis)."""
+    return _time_last(win.y * win.weight[:, None, None, None]).ravel()
 
 
 @dataclass
@@ -202,6 +280,12 @@ class LagFit:
         tau = np.atleast_1d(np.asarray(tau, dtype=float))
         return self.coef @ np.exp(-np.outer(self.rates, tau))
 
+    def along(self, G: np.ndarray, dt: float) -> np.ndarray:
+        """K(G_i, t_i) at every node of trajectories G (n_traj, n_t, d, m), t_i = i dt: (n_traj, n_t, d, d)."""
+        a = self.a(np.arange(G.shape[1]) * dt)  # (P+1, n_t)
+        Gk = powers(np.asarray(G, dtype=complex), self.degree, self.scale)
+        return sum(a[k][:, None, None] * Gk[k] for k in range(self.degree + 1))
+
     def __call__(self, G: np.ndarray, tau) -> np.ndarray:
         """K(G (batch, d, m), τ (scalar or (batch,))) -> (batch, d, d)."""
         G = np.asarray(G, dtype=complex)
@@ -224,7 +308,7 @@ def _lstsq(Phi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def linear_fit(win: Window, rates: np.ndarray, degree: int, scale: float, family: str = "exp") -> LagFit:
     """Coefficients for fixed rates by (unregularised) least squares."""
     rates = np.asarray(rates, dtype=complex)
-    Phi = design(win, rates, powers(win.G, degree, scale))
+    Phi = design(win, rates, degree, scale)
     c, r = _lstsq(Phi, weighted_target(win))
     return LagFit(family, rates, c.reshape(degree + 1, len(rates)), scale, float(np.linalg.norm(r)))
 
@@ -244,7 +328,6 @@ def refine(win: Window, rates: np.ndarray, degree: int, scale: float, max_rate: 
     |Im λ| ≤ π/dt), the coefficients eliminated by least squares. Jacobian: Kaufman's approximation
     −(1 − Φ Φ⁺) (∂Φ/∂λ_j) c, with ∂Φ/∂λ_j the columns of −τ·basis (Im λ: i times it)."""
     J = len(rates)
-    Gk = powers(win.G, degree, scale)
     y = weighted_target(win)
     nyquist = np.pi / win.dt
     cache: dict = {}
@@ -254,7 +337,7 @@ def refine(win: Window, rates: np.ndarray, degree: int, scale: float, max_rate: 
         if key not in cache:
             cache.clear()
             lam = theta[:J] + 1j * theta[J:]
-            Phi = design(win, lam, Gk)
+            Phi = design(win, lam, degree, scale)
             Q, R = np.linalg.qr(Phi)
             c = np.linalg.lstsq(R, Q.conj().T @ y, rcond=None)[0]
             cache[key] = (lam, Phi, Q, c, y - Phi @ c)
@@ -266,7 +349,7 @@ def refine(win: Window, rates: np.ndarray, degree: int, scale: float, max_rate: 
 
     def jacobian(theta):
         lam, Phi, Q, c, _ = solve(theta)
-        dPhi = -design(win, lam, Gk, lag_power=1)  # ∂(column k·J + j)/∂λ_j
+        dPhi = -design(win, lam, degree, scale, lag_power=1)  # ∂(column k·J + j)/∂λ_j
         C = c.reshape(degree + 1, J)
         V = np.stack([dPhi[:, k * J : (k + 1) * J] * C[k] for k in range(degree + 1)]).sum(axis=0)  # (rows, J)
         V = -(V - Q @ (Q.conj().T @ V))  # ∂r/∂λ_j
@@ -279,7 +362,39 @@ def refine(win: Window, rates: np.ndarray, degree: int, scale: float, max_rate: 
     theta0 = np.clip(theta0, lower, upper)
     sol = least_squares(residual, theta0, jac=jacobian, bounds=(lower, upper), method="trf", x_scale=1.0,
                         max_nfev=max_nfev, xtol=1e-12, ftol=1e-12, gtol=1e-15)
-    return linear_fit(win, sol.x[:J] + 1j * sol.x[J:], degree, scale)
+    lam = sol.x[:J] + 1j * sol.x[J:]
+    fit = linear_fit(win, lam, degree, scale)
+    # trf keeps its iterates strictly inside the bounds: a rate whose optimum is the bound Re λ = 0 (a memory
+    # that does not decay, e.g. Dyson's K = −i G) stops where round-off decides, 1e-12 to 1e-8 from it
+    # (measured), and the extrapolation error grows with that distance. The rate on the bound is tried too.
+    near = (lam.real > 0) & (lam.real * win.t[-1] < NEAR_BOUND)
+    if near.any():
+        on_bound = linear_fit(win, np.where(near, 1j * lam.imag, lam), degree, scale)
+        if on_bound.residual <= fit.residual:
+            return on_bound
+    return fit
+
+
+def screen(win: Window, rates: np.ndarray, grid: np.ndarray, degree: int, scale: float) -> np.ndarray:
+    """For each rate of `grid`: the residual of the least-squares fit on the columns of `rates` and its own.
+
+    The grid's columns are made a chunk of `CHUNK_BYTES` of transforms at a time (many trajectories never
+    hold them all), and kept on the window's basis for the next call when they fit in one chunk."""
+    basis, y = win.basis(degree, scale), weighted_target(win)
+    kept = design(win, rates, degree, scale) if len(rates) else np.zeros((len(y), 0), dtype=complex)
+    size = max(1, CHUNK_BYTES // basis.rate_bytes)
+    out = []
+    for start in range(0, len(grid), size):
+        chunk = grid[start : start + size]
+        if len(chunk) < len(grid):
+            new = design(win, chunk, degree, scale)
+        else:  # one chunk: made once per window and grid
+            if basis.screening is None or not np.array_equal(basis.screening[0], grid):
+                basis.screening = (grid.copy(), design(win, grid, degree, scale))
+            new = basis.screening[1]
+        new = new.reshape(-1, degree + 1, len(chunk))
+        out += [np.linalg.norm(_lstsq(np.concatenate([kept, new[:, :, i]], axis=1), y)[1]) for i in range(len(chunk))]
+    return np.array(out)
 
 
 def fit_exp_path(win: Window, degree: int, max_rates: int, scale: float, *, n_starts: int,
@@ -292,15 +407,10 @@ def fit_exp_path(win: Window, degree: int, max_rates: int, scale: float, *, n_st
         raise ValueError(f"max_rates must be >= 1, got {max_rates}")
     max_rate = 1.0 / win.dt if max_rate is None else max_rate
     grid = screening_grid(win.t[-1], win.dt)
-    Gk = powers(win.G, degree, scale)
-    y = weighted_target(win)
     fits: list[LagFit] = []
     rates = np.zeros(0, dtype=complex)
-    new_columns = design(win, grid, Gk).reshape(-1, degree + 1, len(grid))  # every screening rate's columns, once
     for _ in range(max_rates):
-        kept = design(win, rates, Gk) if len(rates) else np.zeros((len(y), 0), dtype=complex)
-        screened = [np.linalg.norm(_lstsq(np.concatenate([kept, new_columns[:, :, i]], axis=1), y)[1])
-                    for i in range(len(grid))]
+        screened = screen(win, rates, grid, degree, scale)
         best = None
         for i in np.argsort(screened)[:n_starts]:
             fit = refine(win, np.append(rates, grid[i]), degree, scale, max_rate, max_nfev)
@@ -323,7 +433,7 @@ def fit_grid_path(win: Window, degree: int, rates: np.ndarray, scale: float, rid
     """Ridge fits on fixed real rates, one per relative ridge level α (Tikhonov on column-normalised
     design: c = V diag(σ/(σ² + (α σ_max)²)) Uᴴ y), from one SVD."""
     rates = np.asarray(rates, dtype=complex)
-    Phi = design(win, rates, powers(win.G, degree, scale))
+    Phi = design(win, rates, degree, scale)
     norms = np.linalg.norm(Phi, axis=0)
     norms = np.where(norms > 0, norms, 1.0)
     U, s, Vh = np.linalg.svd(Phi / norms, full_matrices=False)
@@ -340,6 +450,8 @@ def fit_grid_path(win: Window, degree: int, rates: np.ndarray, scale: float, rid
 
 def kernel_values(K, G: np.ndarray, dt: float) -> np.ndarray:
     """A_i = K(G_i, t_i) at every node of every trajectory: (n_traj, n_t, d, d)."""
+    if isinstance(K, LagFit):  # all nodes at once (any other K is called node by node, as a solver does)
+        return K.along(G, dt)
     n_traj, n_t, d, _ = G.shape
     return np.stack([np.broadcast_to(K(G[:, i], i * dt), (n_traj, d, d)) for i in range(n_t)], axis=1)
 

@@ -15,6 +15,11 @@ convolution with G, and c follows by linear least squares. Two ways to choose th
   Alone, such grids are ill-conditioned (condition numbers 1e15+): the ridge, chosen on the
   hold-out tail, is what keeps them from fitting the window and blowing up past it.
 
+A fit evaluates the columns for hundreds of sets of rates; what does not depend on the rates (G's
+transform, the powers of G/s, the end-correction products) is made once per window (`_Basis`), and
+the screening grid's columns once per window when they fit in `CHUNK_BYTES` (else a chunk at a time).
+`benchmarks/fit_time.py` measures the fits (issue 19's target: 30 s per trajectory on one core).
+
 `select` is the parsimony rule of the automatic choice: the smallest candidate whose hold-out score
 is within `factor` of the best (or under `floor`).
 
@@ -48,8 +53,8 @@ def _fft_length(n: int) -> int:
 
 
 def _time_last(X: np.ndarray) -> np.ndarray:
-    """(..., n_t, d, m) -> (..., d, m, n_t), contiguous: the FFTs and products then run along contiguous memory
-    (along axis −3, 2x2 matrices, they ran ~10x slower)."""
+    """(..., n_t, d, m) -> (..., d, m, n_t), contiguous: the FFTs then run along contiguous memory and a product of
+    2x2 matrices at every node is a few whole-array multiplications (`_matmul_last`)."""
     return np.ascontiguousarray(np.moveaxis(X, -3, -1))
 
 
@@ -196,11 +201,11 @@ class _Basis:
     """What the columns of K = Σ_{k≤P} (G/s)^k a_k(τ) share on one window, for any rates: G's transform, the
     powers (G/s)^k and the end-correction products, computed once (a fit evaluates columns hundreds of times).
 
-    Column (k, j) is the Gregory memory of A_i = (G_i/s)^k φ_j(t_i) with φ_j(τ) = τ^q e^{−λ_j τ}:
-    h [Σ_n-convolution of A with G_j (1 + δ_j [j < p])] + h Σ_{i<p} δ_i φ_j(t_i) (G_i/s)^k G_{n−i}.
-    The first is a product of transforms (for k = 0 the transform of the scalar φ_j alone, not of a matrix
-    per trajectory); the second is a (J, p) by (p, rows) product with the H_k[i] = (G_i/s)^k G_{n−i} kept here.
-    Arrays hold time along the last axis.
+    Column (k, j) is the Gregory memory of A_i = (G_i/s)^k φ_j(t_i), φ_j(τ) = τ^q e^{−λ_j τ}, at node n:
+    h Σ_{i≤n} A_{n−i} G_i (1 + δ_i [i < p])  +  h Σ_{i<p} δ_i φ_j(t_i) (G_i/s)^k G_{n−i}.
+    The first is a product of transforms with G's, made once (for k = 0 the transform of the scalar φ_j, not
+    of a matrix per trajectory); the second a (J, p) by (p, rows) product with H_k[i] = (G_i/s)^k G_{n−i},
+    made once. Arrays hold time along the last axis.
     """
 
     def __init__(self, win: Window, degree: int, scale: float):
@@ -216,7 +221,8 @@ class _Basis:
         shifted = np.stack([Gt[..., p - i : n - i] for i in range(p)])  # G_{n−i}: (p, n_traj, d, m, n − p)
         self.heads = [shifted] + [np.stack([_matmul_last(X[..., i : i + 1], shifted[i]) for i in range(p)])
                                   for X in self.X]
-        self.rate_bytes = 16 * (degree + 1) * Gt.size // n * self.n_fft * 3  # a rate's transforms, roughly
+        # a rate's transforms in `columns`, roughly: 3 complex arrays of (P+1) n_traj d m n_fft
+        self.rate_bytes = 16 * 3 * (degree + 1) * (Gt.size // n) * self.n_fft
         self.screening: tuple | None = None  # (grid, its columns) when they fit in one chunk
 
     def columns(self, rates: np.ndarray, lag_power: int = 0) -> np.ndarray:

@@ -334,13 +334,13 @@ class MemoryOperatorModel(Model):
         c, dt = self.config, float(t[1] - t[0])
         if I_known is None:  # measured data: the memory of the known window is the learned kernel's own
             I_known = own_memory(self.net.numpy_kernel(), G_known, dt, self.fitted["order"])
-        # the fused loop knows φ(G) only: lag kernels (and the recurrence) take the generic stepper
-        lag = getattr(self.net, "has_lag", False)
-        if not lag and fused_stepper.supported(self.net, c.corrector):
+        # a series φ is always projected by LegS; a lag kernel by LegS or the exponential recurrence
+        kind = c.memory.value if getattr(self.net, "has_lag", False) else "legs"
+        if fused_stepper.supported(self.net, c.corrector, kind):
             # the same maths as the generic stepper below, in one fused loop (tests/models/test_fused_stepper.py)
             G, _ = fused_stepper.adams_fused(self.net, F, G_known, I_known, dt, len(t), order=c.ab_order)
             return G
-        memory = self.net.memory(dt, kind=c.memory.value if lag else "legs", order=c.ab_order)
+        memory = self.net.memory(dt, kind=kind, order=c.ab_order)
         G, _ = adams_integrate(F, memory, G_known, I_known, dt, len(t), order=c.ab_order, corrector=c.corrector)
         return G
 

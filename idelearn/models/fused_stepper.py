@@ -3,7 +3,8 @@
 Both learned memories run here over preallocated numpy buffers: the paper's LSTM
 (`lstm_operator.LSTMOperator`: fused cell, below) and the structured LegS memory
 (`memory_operator.StructuredMemory`; `_LegSLoop`: the same recursion as `legs.LegSMemory`, or
-`legs.LagLegSMemory` for a lag kernel, in place, its step tables built in chunks). A net says which it is by `uses_lstm` / `uses_legs`.
+`legs.LagLegSMemory` for a lag kernel, in place, its step tables built in chunks). A net says which
+it is by `uses_lstm` / `uses_legs`.
 
 `adams_integrate` + `LearnedMemory` spend almost all of a step in framework
 overhead: for a 2x64 LSTM and one trajectory a step is ~50k multiply-adds, yet

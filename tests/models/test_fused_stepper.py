@@ -194,8 +194,8 @@ def test_extrapolate_fuses_legs_lag_kernels_only(monkeypatch):
     fused = fused_stepper.adams_fused
     monkeypatch.setattr(fused_stepper, "adams_fused", lambda *a, **k: calls.append(1) or fused(*a, **k))
     for memory, corrector, expect_fused in [("legs", False, True), ("legs", True, False), ("exp", False, False)]:
-        m = MemoryOperatorModel(model_config("memory_operator", ab_order=3, corrector=corrector, memory=MemoryKind(memory),
-                                             kernel=MemoryKernel.auto, max_degree=0))
+        m = MemoryOperatorModel(model_config("memory_operator", ab_order=3, corrector=corrector,
+                                             memory=MemoryKind(memory), kernel=MemoryKernel.auto, max_degree=0))
         m.net = lag_structured(DAMPED_COSINE)
         assert fused_stepper.supported(m.net, corrector, memory) == expect_fused
         calls.clear()

@@ -439,7 +439,8 @@ def extrapolate_measured(model: Model, trained: dict, path: str | None, t_final:
     end, or 4 t_train when the file ends with the window) and is scored where the file has data past the window.
     No reference solve: the memory is what the model learned, F the user's."""
     t_train, dt = float(trained["t_final"]), float(trained["dt"])
-    source = dataset_config("from_file", trained["config"])
+    # records written before from_file took a problem have none: they fail below, asking for one
+    source = dataset_config("from_file", {"problem": None, "kwargs": None, "t_window": None, **trained["config"]})
     if path is None and not Path(trained["path"]).exists():
         raise UserError(f"run: the model's training data {trained['path']} is gone; give the trajectories to continue "
                         "with dataset.path=<file>")

@@ -135,3 +135,13 @@ def test_extrapolating_a_file_on_another_grid_is_refused(measured, tmp_path):
                "config": dataclasses.asdict(from_file(folder / "measured.npz"))}
     with pytest.raises(UserError, match="time step 0.1, but the model was trained on step 0.05"):
         extrapolate_measured(None, trained, str(tmp_path / "coarse.npz"), None, None)
+
+
+def test_generate_writes_measured_data_and_its_figure(idelearn, measured, tmp_path):
+    folder, sol = measured
+    idelearn("generate", "dataset=from_file", f"dataset.path={folder / 'measured.npz'}", f"dataset.problem={PROBLEM}",
+             f"dataset.t_window={WINDOW}", f"hydra.run.dir={tmp_path / 'gen'}", check=True)
+    assert (tmp_path / "gen" / "dataset.png").exists()
+    with np.load(tmp_path / "gen" / "dataset.npz") as f:
+        assert "I" not in f.files
+        np.testing.assert_array_equal(f["G"], sol.G[:, :201])

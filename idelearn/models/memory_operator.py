@@ -14,9 +14,9 @@ when it does not (0.8 for the matrix IDE with an elementwise cosine, not a matri
 `model.kernel=auto` also tries kernel_operator's lag families, K(G, τ) = Σ_{k≤P} (G/s)^k a_k(τ) with
 a_k(τ) = Σ_j c_kj e^{−λ_j τ} (lag_kernels: "exp" refined rates, "grid" ridge on fixed rates), and keeps
 the smallest candidate (series included) within `parsimony` of the best hold-out score. A lag kernel is
-projected as f(τ) = K(G(τ), τ) along the trajectory (legs.LagLegSMemory; extrapolated in fused_stepper's loop
-like the series); for a pure lag kernel (P = 0)
-`model.memory=exp` replaces LegS by the exact exponential recurrence (solvers/recurrence.py, O(J) per step).
+projected as f(τ) = K(G(τ), τ) along the trajectory (legs.LagLegSMemory; extrapolated in fused_stepper's
+loop like the series); for a pure lag kernel (P = 0) `model.memory=exp` replaces LegS by the exact exponential
+recurrence (solvers/recurrence.py, O(J) per step).
 """
 
 from __future__ import annotations

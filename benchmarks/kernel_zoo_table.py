@@ -42,7 +42,8 @@ TABLES = {
     "kernel_zoo_summary": Table("kernel_zoo", summary, [("kernel", "kernel", text)] + [
         (f"{f} {n}", f"fit_on={f}, noise {float(n):g}", text) for f, n in SETTINGS]),
     "kernel_zoo_memory": Table("kernel_zoo_memory", summary, [("kernel", "kernel", text)] + [
-        (f"memory {n}", f"memory_operator, noise {float(n):g}", text) for n in ("0", "0.0001")]),
+        (f"{f} {n}", f"memory_operator, fit_on={f}, noise {float(n):g}", text)
+        for f, n in SETTINGS if (f, n) != ("trajectory", "0")]),
     "kernel_zoo": Table("kernel_zoo", lambda r: r["paper1_accuracy"], [
         ("case", "case", text), ("test", "test", text), ("kernel", "kernel chosen", text),
         ("memory_holdout_residual", "hold-out residual", number(2)), ("rel_l2", "rel_l2", percent),

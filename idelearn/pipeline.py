@@ -90,9 +90,8 @@ def train(model_cfg, dataset_cfg, solver_spec, trainer, on_iteration=None, devic
         checkpointing = Checkpointing(Path(state_path), trainer.checkpoint_every)
         if checkpointing.path.exists() and log is not None:
             log.info("resuming from %s", checkpointing.path)
-    extra = {}
-    if model.takes_streaming_term and hasattr(dataset_cfg, "ide_problem"):  # F of the (generated) IDE data
-        extra["F"] = dataset_cfg.ide_problem().F
+    F = dataset_cfg.streaming_term() if model.takes_streaming_term else None  # fits from G alone need F
+    extra = {} if F is None else {"F": F}
     start = time.perf_counter()
     try:
         history = model.fit(data.select(train_idx), seed=trainer.seed, on_iteration=on_iteration, device=device,
@@ -312,6 +311,7 @@ class Prediction:
     start: int = 0  # curves: the index (on the original curves) of the first given point
     kernels: dict | None = None  # learned-kernel models: the true and learned K along the reference (kernels_on)
     lyapunov_exponent: float | None = None  # chaotic curves (Lorenz): valid times are also given in Lyapunov times
+    n_truth: int | None = None  # measured data: nodes with a truth to compare with (None: all); G_true is NaN after
 
     @property
     def partial(self) -> bool:
@@ -323,15 +323,20 @@ class Prediction:
 
     def _metrics(self) -> dict:
         end = self.n_good if self.partial else len(self.t)
-        pred, true, t = self.G_pred[:, self.split:end], self.G_true[:, self.split:end], self.t[self.split:end]
         n_steps = max(1, (len(self.t) - self.split) * len(self.G_pred))
-        if end <= self.split:  # blew up at the first predicted node: nothing to compare
-            pred, true, t = np.full(1, np.inf), np.ones(1), self.t[self.split:self.split + 1]
-        out = {"rel_l2": M.rel_l2(pred, true), "max_abs": M.max_abs(pred, true), "wall_s": self.wall_s,
-               "us_per_step": 1e6 * self.wall_s / n_steps, "n_traj": int(len(self.G_pred)),
+        out = {"wall_s": self.wall_s, "us_per_step": 1e6 * self.wall_s / n_steps, "n_traj": int(len(self.G_pred)),
                "t_known": float(self.t[self.split - 1]), "t_final": float(self.t[-1])}
         if self.partial:
             out.update(partial=True, t_reached=float(self.t[max(end, 1) - 1]))
+        if self.n_truth is not None:
+            out["t_truth"] = float(self.t[self.n_truth - 1])  # the data end here: scored on (t_known, t_truth]
+            if self.n_truth <= self.split:  # nothing past the window to compare with: a forecast, not scored
+                return {**out, "rel_l2": None, "max_abs": None}
+            end = min(end, self.n_truth)
+        pred, true, t = self.G_pred[:, self.split:end], self.G_true[:, self.split:end], self.t[self.split:end]
+        if end <= self.split:  # blew up at the first predicted node: nothing to compare
+            pred, true, t = np.full(1, np.inf), np.ones(1), self.t[self.split:self.split + 1]
+        out.update(rel_l2=M.rel_l2(pred, true), max_abs=M.max_abs(pred, true))
         if self.kernels is not None:  # max relative error of K_θ over the visited G, in and past the window
             err = np.abs(self.kernels["learned"] - self.kernels["true"]).reshape(len(self.t), -1).max(axis=1)
             size = np.abs(self.kernels["true"]).reshape(len(self.t), -1).max(axis=1)
@@ -427,6 +432,53 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
     return prediction
 
 
+def extrapolate_measured(model: Model, trained: dict, path: str | None, t_final: float | None, solver_spec,
+                         from_initial: bool = False) -> Prediction:
+    """A model trained on measured IDE trajectories (dataset=from_file with dataset.problem): it continues the
+    trajectories of `path` (None: its training file) from their first t_train to t_final (default: the file's
+    end, or 4 t_train when the file ends with the window) and is scored where the file has data past the window.
+    No reference solve: the memory is what the model learned, F the user's."""
+    t_train, dt = float(trained["t_final"]), float(trained["dt"])
+    # records written before from_file took a problem have none: they fail below, asking for one
+    source = dataset_config("from_file", {"problem": None, "kwargs": None, "t_window": None, **trained["config"]})
+    if path is None and not Path(trained["path"]).exists():
+        raise UserError(f"run: the model's training data {trained['path']} is gone; give the trajectories to continue "
+                        "with dataset.path=<file>")
+    whole = dataclasses.replace(source.whole_file(), path=path or trained["path"])
+    F = whole.streaming_term()
+    if F is None:
+        raise UserError("dataset.problem: the model was trained on IDE data from a file without the IDE's streaming "
+                        "term F, which extrapolation steps with: train with dataset.problem=module:function")
+    data = whole.generate()
+    where = f"dataset.path: {whole.path}"
+    if not np.isclose(data.dt, dt, rtol=1e-6, atol=0):
+        raise UserError(f"{where}: time step {data.dt:g}, but the model was trained on step {dt:g}")
+    if list(data.G.shape[2:]) != list(trained["shape"]):
+        raise UserError(f"{where}: holds {'x'.join(map(str, data.G.shape[2:]))} matrices, but the model was trained "
+                        f"on {'x'.join(map(str, trained['shape']))}")
+    n_known = int(round(t_train / dt)) + 1
+    if len(data.t) < n_known:
+        raise UserError(f"{where}: ends at t = {data.t[-1]:g}, before the end of the training window {t_train:g}")
+    if t_final is None:
+        t_final = float(data.t[-1]) if len(data.t) > n_known else 4 * t_train
+    if t_final <= t_train:
+        raise UserError(f"t_final: must exceed the model's training horizon {t_train:g}, got {t_final:g}")
+    if from_initial and model.needs_window:
+        raise UserError(f"from_initial: {model.name} continues a known window (it cannot start from G(0) alone)")
+    n_total = int(round(t_final / dt)) + 1
+    t = np.arange(n_total) * dt
+    n_truth = min(n_total, len(data.t))
+    G_true = np.full((data.n_traj, n_total) + data.G.shape[2:], complex(np.nan, np.nan))
+    G_true[:, :n_truth] = data.G[:, :n_truth]
+    n_given = 1 if from_initial else n_known
+    I_known = None if data.I is None or from_initial else data.I[:, :n_given]
+    start = time.perf_counter()
+    G_pred, n_good = guard(model, data.G[:, :n_given], t, solver_spec.max_abs, F=F,
+                           I_known=I_known, solver=solver_spec)
+    return Prediction(t, G_pred, G_true, n_known, data.params, time.perf_counter() - start, "ide", n_good,
+                      n_truth=n_truth)
+
+
 def kernels_on(G: np.ndarray, t: np.ndarray, K_true, K_learned) -> dict:
     """The true and the learned kernel at every node of one trajectory G (n_t, d, m): {t, true, learned}."""
     return {"t": t, "true": np.stack([np.asarray(K_true(G[i:i + 1], t[i]))[0] for i in range(len(t))]),
@@ -499,6 +551,13 @@ def extrapolate(model: Model, trained: dict, target, t_final: float | None, cont
         values = target.plain()
         curves = Curves(values.pop("path"), values.pop("t_final"), values.pop("train_curves"))
         changes = {k: v for k, v in values.items() if k != "name" and v is not None}
+    if trained["kind"] == "ide" and trained["config"]["name"] == "from_file":  # measured: no reference solve
+        if changes:
+            raise UserError(f"dataset.{next(iter(changes))}: the model was trained on measured trajectories "
+                            "(dataset=from_file): give the trajectories to continue with dataset.path")
+        if start:
+            raise UserError("start: IDE models continue from the training window; start is for curve models")
+        return extrapolate_measured(model, trained, curves.path, t_final, solver.spec(), from_initial)
     if trained["kind"] == "ide":
         if curves.path is not None or curves.train_curves:
             raise UserError("dataset.path: IDE models extrapolate a solved trajectory; give its parameters instead")

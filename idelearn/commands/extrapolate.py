@@ -2,8 +2,10 @@
 
 IDE models: the reference solver gives the known window (t <= the training
 horizon) and the truth beyond it; the model continues from the window to
-t_final. Curve models: the first `context` points of unseen curves are given,
-the model predicts the rest.
+t_final. Models trained on measured trajectories (dataset=from_file with
+dataset.problem) continue a file's trajectories and are scored where it has
+data. Curve models: the first `context` points of unseen curves are given, the
+model predicts the rest.
 """
 
 from __future__ import annotations
@@ -52,5 +54,10 @@ def run(cfg) -> None:
     if p.partial:  # results so far are saved and marked partial; the run itself failed
         raise RunFailure(f"the prediction blew up (|G| > solver.max_abs or not finite) after t = "
                          f"{metrics['t_reached']:.6g}; partial results (metrics.json: partial) are in {out}")
+    if metrics["rel_l2"] is None:  # measured data that end with the training window
+        log.info("forecast to t = %.4g, not scored: the data end at t = %.4g (the training window); wrote %s",
+                 metrics["t_final"], metrics["t_truth"], figure)
+        return
     log.info("rel_l2 = %.4g over t in (%.4g, %.4g]%s; wrote %s", metrics["rel_l2"], metrics["t_known"],
-             metrics["t_final"], f", r2 = {metrics['r2']:.4f}" if "r2" in metrics else "", figure)
+             metrics.get("t_truth", metrics["t_final"]), f", r2 = {metrics['r2']:.4f}" if "r2" in metrics else "",
+             figure)

@@ -47,5 +47,10 @@ def run(cfg) -> None:
     if trained.history.get("loss"):
         plot_loss(trained.history, out / "loss.png", title=f"{model_cfg.name} on {dataset_cfg.name}", unit=unit)
     log.info("trained in %.1f s; wrote %s", trained.wall_s, out / "model.pt")
-    hint = "t_final=40" if trained.data.kind == "ide" else f"context={getattr(model_cfg, 'context', 20)}"
-    log.info("extrapolate with: idelearn extrapolate run=%s %s", out, hint)
+    if trained.data.kind != "ide":
+        hint = f" context={getattr(model_cfg, 'context', 20)}"
+    elif dataset_cfg.name == "from_file":  # IDE trajectories from a file: continued to its end, scored there
+        hint = ""
+    else:
+        hint = f" t_final={4 * float(trained.data.t[-1]):g}"
+    log.info("extrapolate with: idelearn extrapolate run=%s%s", out, hint)

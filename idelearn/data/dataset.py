@@ -17,7 +17,8 @@ class Dataset:
     t: (n_t,) float64.
     G: (n_traj, n_t, d, m) complex128 for IDE data (m = d for matrix problems),
        or (n_traj, n_t, dim) float64 for ODE / integral-equation trajectories.
-    I: memory integral, same shape as G (IDE data only), else None.
+    I: memory integral, same shape as G (IDE data only; None for measured IDE trajectories, meta kind "ide"),
+       else None.
     params: (n_traj, k) float64, column names in `param_names`.
     meta: JSON-serialisable description (equation, grid, solver, wall_s, ...).
     """
@@ -31,8 +32,8 @@ class Dataset:
 
     @property
     def kind(self) -> str:
-        """'ide' when the memory integral is known, else 'trajectory'."""
-        return "ide" if self.I is not None else "trajectory"
+        """'ide' for IDE trajectories (the memory integral I known, or, measured data, not), else 'trajectory'."""
+        return "ide" if self.I is not None or self.meta.get("kind") == "ide" else "trajectory"
 
     @property
     def n_traj(self) -> int:

@@ -177,6 +177,14 @@ def needs_ide(model: Model, kind: str) -> None:
         raise Incompatible(f"{model.name} needs {model.accepts}")
 
 
+def needs_memory(model: Model, data: Dataset, alternative: str = "") -> None:
+    """Fits of the memory integral I refuse measured IDE data (G without I) in one line."""
+    if data.I is None:
+        raise Incompatible(f"{model.name} fits the memory integral I, which the data do not hold (measured G "
+                           f"alone): {alternative or 'fit from G and the streaming term F with model=kernel_operator'}"
+                           " model.fit_on=trajectory")
+
+
 IDE_DATA = ("IDE data of the convolution form dG/dt = F(G, t) + ∫_0^t K(G(t-s), t-s) G(s) ds, with its memory "
             f"integral I ({', '.join(IDE_DATASETS)}, or from_file IDE data)")
 
@@ -188,5 +196,6 @@ def data_order(model: Model, order: int | None, data: Dataset) -> int:
     solved_by = data.meta.get("solver", {})
     if solved_by.get("method") != "abm":
         raise Incompatible(f"{model.name}'s kernel fit needs the data's Gregory order, but the data were not solved "
-                           "by solver=abm (give model.order)")
+                           "by solver=abm: give model.order (the order of the fit's quadrature; 6 suits smooth "
+                           "measured data)")
     return int(solved_by["order"])

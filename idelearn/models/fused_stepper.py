@@ -2,8 +2,9 @@
 
 Both learned memories run here over preallocated numpy buffers: the paper's LSTM
 (`lstm_operator.LSTMOperator`: fused cell, below) and the structured LegS memory
-(`memory_operator.StructuredMemory`; `_LegSLoop`: the same recursion as `legs.LegSMemory`,
-in place, its step tables built in chunks). A net says which it is by `uses_lstm` / `uses_legs`.
+(`memory_operator.StructuredMemory`; `_LegSLoop`: the same recursion as `legs.LegSMemory`, or
+`legs.LagLegSMemory` for a lag kernel, in place, its step tables built in chunks). A net says which
+it is by `uses_lstm` / `uses_legs`.
 
 `adams_integrate` + `LearnedMemory` spend almost all of a step in framework
 overhead: for a 2x64 LSTM and one trajectory a step is ~50k multiply-adds, yet
@@ -43,17 +44,20 @@ from ..solvers.multistep import blow_up
 from ..solvers.quadrature import adams_bashforth
 from .features import to_features
 from .kernel_operator import matrix_series
-from .legs import LegS, state_columns
+from .legs import LegS
 
 # From this many trajectories on, engine="auto" steps the LSTM with torch: for the 2x64 model on one
 # thread the numpy engine was ~10 % faster at 512 trajectories and ~30 % slower at 1024.
 TORCH_BATCH = 768
 
 
-def supported(model, corrector: bool = False) -> bool:
-    """Whether `adams_fused` reproduces the generic `adams_integrate` with this model's memory and stepper."""
+def supported(model, corrector: bool = False, memory: str = "legs") -> bool:
+    """Whether `adams_fused` reproduces the generic `adams_integrate` with this model's memory and stepper.
+
+    memory: the structured memory's kind; only LegS is fused (series φ or lag kernel), the exponential
+    recurrence ("exp", already O(J) per step) takes the generic stepper."""
     on_cpu = all(p.device.type == "cpu" for p in model.parameters())  # the loop reads weights as numpy
-    return not corrector and on_cpu
+    return not corrector and on_cpu and (memory == "legs" or not model.uses_legs)
 
 
 def _interleave(n: int) -> np.ndarray:
@@ -199,8 +203,9 @@ def adams_fused(model, F, G_known: np.ndarray, I_known: np.ndarray, dt: float, n
 class _LegSLoop:
     """The LegS memory of `legs.LegSMemory`, stepped in place: `step(n, G_n, out)` writes I_n.
 
-    State m (N, C) real, C = 4 B d² (φ(G) and G of each trajectory, as complex (B, 2, d, d) viewed
-    as floats); f rows of the last four nodes in a window buffer; tables for `CHUNK` steps at a time.
+    State m (N, C) real, C = 4 B d² (the kernel column and G of each trajectory, as complex (B, 2, d, d)
+    viewed as floats); f rows of the last four nodes in a window buffer; tables for `CHUNK` steps at a time.
+    The kernel column at node n is φ(G_n) for a series, K(G_n, n dt) for a lag kernel (`legs.LagLegSMemory`).
     """
 
     CHUNK = 512
@@ -212,11 +217,12 @@ class _LegSLoop:
         if n0 < 4:
             raise ValueError(f"the LegS memory needs >= 4 known nodes, got {n0}")
         self.B, self.d, self.n_total = B, d, n_total
-        self.coef = model.kernel_coef
         self.legs = LegS(model.legs_order, dt)
         N = self.legs.N
-        f = state_columns(matrix_series(self.coef, G_known.transpose(1, 0, 2, 3)), G_known.transpose(1, 0, 2, 3))
-        self.m = self.legs.project(f)  # (N, C): node n0 - 1
+        # the window's projection and last three columns from the generic memory's own init (same maths)
+        start, _ = model.memory(dt, kind="legs").init(G_known)
+        self.m = start.m  # (N, C): node n0 - 1
+        f = start.f
         C = f.shape[1]
         self.fb = np.zeros((self.CHUNK + 3, C))  # f of nodes fb0 .. fb0 + CHUNK + 2
         self.fb[:3] = f[-3:]
@@ -231,7 +237,7 @@ class _LegSLoop:
         self.sign = self.legs.sign
         self.sv = np.empty(N)
         self.tab = None
-        self.phi = _phi_function(self.coef, B, d)
+        self.column = _column_function(model, dt, B, d, self.CHUNK)
         mc = self.m.view(complex).reshape(N, B, 2, d, d)
         self.mphi, self.mG = mc[:, :, 0], mc[:, :, 1]
         if d == 1:
@@ -248,7 +254,7 @@ class _LegSLoop:
             self.fb[:3] = self.fb[-3:]
             self.fb0 += len(self.fb) - 3
             row = n - self.fb0
-        self.phi(G, self.fc[row, :, 0])
+        self.column(n, G, self.fc[row, :, 0])
         self.fc[row, :, 1] = G
         f4 = self.fb[row - 3: row + 1]
         tab = self.tab
@@ -277,32 +283,56 @@ class _LegSLoop:
             np.matmul(self.A2, self.B2, out=out)
 
 
-def _phi_function(coef: np.ndarray, B: int, d: int):
-    """phi(G, out): out = Σ_k coef_k G^k for G (B, d, d), cheapest per case (one trajectory: Python scalars)."""
-    cs = [complex(c) for c in coef[::-1]]  # highest degree first (Horner)
+def _column_function(model, dt: float, B: int, d: int, block: int):
+    """column(n, G, out): out = K(G_n, τ_n = n dt) for G (B, d, d), the projected column at node n.
+
+    The series φ(G) = Σ_k c_k G^k ignores τ; a lag kernel (`model.has_lag`, lag_kernels.LagFit)
+    K = Σ_k a_k(τ) (G/s)^k is the same polynomial in X = G/s with per-node coefficients a_k(τ_n), tabulated
+    `block` nodes at a time. Cheapest evaluation per case (one trajectory: Python scalars)."""
+    if getattr(model, "has_lag", False):
+        fit = model.lag_fit()
+        scale, coefficients = fit.scale, _lag_coefficients(fit, dt, block)
+    else:
+        cs = [complex(c) for c in model.kernel_coef[::-1]]  # highest degree first (Horner)
+        scale, coefficients = 1.0, lambda n: cs
     if B == 1 and d == 1:
-        def phi(G, out):
-            x, acc = complex(G[0, 0, 0]), 0j
-            for c in cs:
+        def column(n, G, out):
+            x, acc = complex(G[0, 0, 0]) / scale, 0j
+            for c in coefficients(n):
                 acc = acc * x + c
             out[0, 0, 0] = acc
-        return phi
+        return column
     if B == 1 and d == 2:
-        # Cayley-Hamilton: G^k = α_k G + β_k 1 with α_{k+1} = τ α_k + β_k, β_{k+1} = -δ α_k (τ = tr G, δ = det G),
-        # so Σ c_k G^k = (Σ c_k α_k) G + (Σ c_k β_k) 1; Horner on the pair (α, β).
-        def phi(G, out):
-            g00, g01, g10, g11 = complex(G[0, 0, 0]), complex(G[0, 0, 1]), complex(G[0, 1, 0]), complex(G[0, 1, 1])
-            tau, det = g00 + g11, g00 * g11 - g01 * g10
-            al, be = 0j, 0j  # acc = al G + be 1
-            for c in cs:  # acc <- acc G + c
-                al, be = al * tau + be, c - al * det
+        # Cayley-Hamilton: X^k = α_k X + β_k 1 with α_{k+1} = t α_k + β_k, β_{k+1} = -δ α_k (t = tr X, δ = det X),
+        # so Σ c_k X^k = (Σ c_k α_k) X + (Σ c_k β_k) 1; Horner on the pair (α, β).
+        def column(n, G, out):
+            g00, g01 = complex(G[0, 0, 0]) / scale, complex(G[0, 0, 1]) / scale
+            g10, g11 = complex(G[0, 1, 0]) / scale, complex(G[0, 1, 1]) / scale
+            tr, det = g00 + g11, g00 * g11 - g01 * g10
+            al, be = 0j, 0j  # acc = al X + be 1
+            for c in coefficients(n):  # acc <- acc X + c
+                al, be = al * tr + be, c - al * det
             out[0, 0, 0], out[0, 0, 1] = al * g00 + be, al * g01
             out[0, 1, 0], out[0, 1, 1] = al * g10, al * g11 + be
-        return phi
+        return column
 
-    def phi(G, out):
-        out[...] = matrix_series(coef, G)
-    return phi
+    def column(n, G, out):
+        out[...] = matrix_series(np.array(coefficients(n)[::-1]), G / scale)
+    return column
+
+
+def _lag_coefficients(fit, dt: float, block: int):
+    """n -> [a_P(τ_n), ..., a_0(τ_n)] (Python complex, highest degree first), τ_n = n dt; tabulated for `block`
+    nodes at a time from the first node asked for (the loop asks for n0, n0 + 1, ...)."""
+    lo, rows = [0], [[]]
+
+    def coefficients(n):
+        j = n - lo[0]
+        if not 0 <= j < len(rows[0]):
+            lo[0], j = n, 0
+            rows[0] = fit.a(np.arange(n, n + block) * dt)[::-1].T.tolist()
+        return rows[0][j]
+    return coefficients
 
 
 def _numpy_cell(model, h0, c0, B, dtype):

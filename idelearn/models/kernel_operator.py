@@ -49,7 +49,18 @@ from ..solvers.quadrature import gregory_end_correction
 from ..solvers.recurrence import ExponentialRecurrenceMemory
 from ..solvers.startup import collocation_start
 from . import lag_kernels as lk
-from .base import IDE_DATA, MAX_LAYERS, MAX_LR, MAX_WIDTH, Incompatible, Model, ModelConfig, data_order, needs_ide
+from .base import (
+    IDE_DATA,
+    MAX_LAYERS,
+    MAX_LR,
+    MAX_WIDTH,
+    Incompatible,
+    Model,
+    ModelConfig,
+    data_order,
+    needs_ide,
+    needs_memory,
+)
 from .training import Checkpointing, closure_step, optimiser_step, run_loop
 
 BASES = ("power", "chebyshev")
@@ -523,13 +534,13 @@ def continue_with_kernel(F, K, G_known: np.ndarray, I_known: np.ndarray | None, 
     batch = len(G_known)
     K = matrix_kernel(K, G_known[:, 0].shape)
     if I_known is None:
-        I_known = _own_memory(K, G_known, dt, order)
+        I_known = own_memory(K, G_known, dt, order)
     memory_op = exact_memory(K, dt, n_total - 1, order, memory, batch)
     return adams_integrate(F, memory_op, G_known, np.asarray(I_known, dtype=complex), dt, n_total, order=order,
                            corrector=corrector, max_abs=max_abs)
 
 
-def _own_memory(K, G_known: np.ndarray, dt: float, order: int) -> np.ndarray:
+def own_memory(K, G_known: np.ndarray, dt: float, order: int) -> np.ndarray:
     """K's Gregory memory on the known window; nodes < order (never read by the stepper) stay 0."""
     batch, n0, d, _ = G_known.shape
     if n0 < 2 * order:
@@ -554,7 +565,7 @@ def continue_with_recurrence(F, kernel: LagKernel, G_known: np.ndarray, I_known:
     if G_known.shape[1] < order:
         G_known, I_known = collocation_start(F, K, G_known[:, 0], dt, order)
     elif I_known is None:
-        I_known = _own_memory(K, G_known, dt, order)
+        I_known = own_memory(K, G_known, dt, order)
     memory = ExponentialRecurrenceMemory(fit.rates, fit.coef[0], dt, order)
     return adams_integrate(F, memory, G_known, np.asarray(I_known, dtype=complex), dt, n_total, order=order,
                            corrector=corrector, max_abs=max_abs)
@@ -597,6 +608,7 @@ class LagFamilyConfig(ModelConfig):
     holdout: float = MISSING  # fraction of the window's nodes held out to score (and choose) the kernel
     parsimony: float = MISSING  # auto: the smallest candidate scoring within this factor of the best...
     exact_score: float = MISSING  # ...or under this hold-out residual
+    fit_on: FitTarget = MISSING
 
     def check(self):
         super().check()
@@ -627,7 +639,6 @@ class KernelOperatorConfig(LagFamilyConfig):
     lbfgs_iterations: int = MISSING
     lr: float | None = MISSING  # None: 1 for L-BFGS, 3e-3 for Adam
     candidates: list[str] = MISSING  # family=auto: the families tried (not auto)
-    fit_on: FitTarget = MISSING
     recurrence: bool = MISSING  # a pure lag kernel (degree 0) extrapolates by the exact exponential recurrence
 
     def check(self):
@@ -699,6 +710,8 @@ class KernelOperatorModel(Model):
 
     def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None, F=None):
         c = self.config
+        if c.fit_on is FitTarget.memory:
+            needs_memory(self, data, "fit from G and the streaming term F with")
         torch.manual_seed(seed)
         order = data_order(self, c.order, data)
         target = c.fit_on.value

@@ -35,7 +35,7 @@ from ..errors import UserError
 from ..schema import MAX_NODES, require
 from ..solvers.multistep import adams_integrate
 from . import fused_stepper, memory_operator
-from .base import IDE_DATA, Model, RecurrentTraining, needs_ide
+from .base import IDE_DATA, Model, RecurrentTraining, needs_ide, needs_memory
 from .features import from_features, to_features
 from .training import Checkpointing, optimiser_step, run_loop, split_trajectories, validation_rows
 
@@ -301,6 +301,7 @@ class LSTMOperatorModel(Model):
 
     def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
         c = self.config
+        needs_memory(self, data)
         torch.manual_seed(seed)
         self.net = self.make_net(n_features=2 * int(np.prod(data.G.shape[-2:])), hidden_size=c.hidden_size,
                                  num_layers=c.num_layers, ema=c.ema)

@@ -14,8 +14,9 @@ when it does not (0.8 for the matrix IDE with an elementwise cosine, not a matri
 `model.kernel=auto` also tries kernel_operator's lag families, K(G, τ) = Σ_{k≤P} (G/s)^k a_k(τ) with
 a_k(τ) = Σ_j c_kj e^{−λ_j τ} (lag_kernels: "exp" refined rates, "grid" ridge on fixed rates), and keeps
 the smallest candidate (series included) within `parsimony` of the best hold-out score. A lag kernel is
-projected as f(τ) = K(G(τ), τ) along the trajectory (legs.LagLegSMemory); for a pure lag kernel (P = 0)
-`model.memory=exp` replaces LegS by the exact exponential recurrence (solvers/recurrence.py, O(J) per step).
+projected as f(τ) = K(G(τ), τ) along the trajectory (legs.LagLegSMemory; extrapolated in fused_stepper's
+loop like the series); for a pure lag kernel (P = 0) `model.memory=exp` replaces LegS by the exact exponential
+recurrence (solvers/recurrence.py, O(J) per step).
 """
 
 from __future__ import annotations
@@ -33,17 +34,21 @@ from ..solvers.multistep import adams_integrate
 from ..solvers.recurrence import ExponentialRecurrenceMemory
 from . import fused_stepper
 from . import lag_kernels as lk
-from .base import IDE_DATA, MAX_WIDTH, Incompatible, Model, data_order, needs_ide
+from .base import IDE_DATA, MAX_WIDTH, Incompatible, Model, data_order, needs_ide, needs_memory
 from .kernel_operator import (
     HOPELESS,
+    FitTarget,
     LagFamilyConfig,
     SeriesKernel,
     choose,
     fit_kernel_operator,
     lag_candidates,
+    matrix_series,
     memory_along,
+    own_memory,
     power_coefficients,
     relative_residual,
+    streaming_values,
     windows,
 )
 from .legs import LagLegSMemory, LegSMemory
@@ -96,6 +101,13 @@ class StructuredMemory(torch.nn.Module):
     def set_kernel(self, coef: np.ndarray) -> None:
         coef = np.asarray(coef, dtype=complex)
         self.kernel.copy_(torch.from_numpy(np.stack([coef.real, coef.imag], 1)))
+
+    def numpy_kernel(self):
+        """K(G (batch, d, d), τ) -> (batch, d, d) of the fit: the lag kernel, or φ(G)."""
+        if self.has_lag:
+            return self.lag_fit()
+        coef = self.kernel_coef
+        return lambda G, tau: matrix_series(coef, np.asarray(G, dtype=complex))
 
     def memory(self, dt: float | None = None, kind: str = "legs", order: int = 3):
         """The `MemoryOperator` of the fit on a grid of step dt (None: the one it was fitted on): LegS, or for
@@ -161,14 +173,17 @@ def fit_memory_operator(net: StructuredMemory, G: np.ndarray, I: np.ndarray, *, 
 
 # ----------------------------------------------------------------------------- the estimator
 
-def choose_lag_kernel(G: np.ndarray, I: np.ndarray, dt: float, order: int, holdout: float, series_score: float | None,
-                      series_size: int, *, max_rates: int, max_degree: int, n_starts: int, grid_size: int,
-                      ridges: list[float], parsimony: float, exact_score: float):
+def choose_lag_kernel(G: np.ndarray, I: np.ndarray | None, dt: float, order: int, holdout: float,
+                      series_score: float | None, series_size: int, *, max_rates: int, max_degree: int, n_starts: int,
+                      grid_size: int, ridges: list[float], parsimony: float, exact_score: float,
+                      Fvals: np.ndarray | None = None):
     """kernel_operator's hold-out choice among the lag families (exp, grid) and, when `series_score` is given,
-    the series φ already fitted (its hold-out score and size). Returns (label, lag fit on the whole window or
-    None for the series, its relative residual of I there, hold-out score, every candidate's {kernel, size,
-    holdout_residual})."""
-    fit_win, score_win, whole = windows(G, I, None, dt, order, "memory", holdout)
+    the series φ already fitted (its hold-out score and size). Fitted to I, or with the streaming term's
+    values `Fvals` (F at every node) to G alone (target "trajectory"). Returns (label, lag fit on the whole
+    window or None for the series, its relative residual there, hold-out score, every candidate's {kernel,
+    size, holdout_residual})."""
+    target = "memory" if Fvals is None else "trajectory"
+    fit_win, score_win, whole = windows(G, I, Fvals, dt, order, target, holdout)
     cands = []
     for family in ("exp", "grid"):
         cands += lag_candidates(family, fit_win, whole, max_rates=max_rates, max_degree=max_degree,
@@ -211,6 +226,8 @@ class MemoryOperatorConfig(LagFamilyConfig):  # the lag keys: model.kernel=auto 
 
     def check(self):
         super().check()
+        require(self.kernel is MemoryKernel.auto or self.fit_on is FitTarget.memory, "model.fit_on",
+                "trajectory fits the lag families (whose one-rate terms include φ = Σ a_k G^k): set model.kernel=auto")
         require(self.kernel is MemoryKernel.auto or self.memory is MemoryKind.legs, "model.memory",
                 "exp needs a lag kernel: set model.kernel=auto")
         require(self.memory is MemoryKind.legs or self.max_degree == 0, "model.max_degree",
@@ -242,8 +259,12 @@ class MemoryOperatorModel(Model):
     def make_net(self, **net_config):
         return StructuredMemory(**net_config)
 
-    def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
+    takes_streaming_term = True  # fit_on=trajectory needs F
+
+    def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None, F=None):
         c = self.config
+        if c.fit_on is FitTarget.memory:
+            needs_memory(self, data, "fit from G and the streaming term F with model.kernel=auto")
         self.net = self.make_net(legs_order=c.legs_order, kernel_degree=c.kernel_degree)
         val_fraction = 0.0 if data.n_traj == 1 else 0.2  # many trajectories: a validation residual on 20 %
         order = data_order(self, c.order, data)
@@ -252,6 +273,8 @@ class MemoryOperatorModel(Model):
             raise Incompatible(f"model.holdout={c.holdout:g} of the {data.G.shape[1]} nodes of dataset.t_final / "
                                f"dataset.dt leaves too few to fit or to score (order {order}); lower model.holdout "
                                "or lengthen the window")
+        if c.fit_on is FitTarget.trajectory:
+            return self.fit_trajectory(data, order, F)
         history = fit_memory_operator(self.net, data.G, data.I, dt=data.dt, order=order, kernel_steps=c.kernel_steps,
                                       seed=seed, val_fraction=val_fraction, holdout=c.holdout, on_epoch=on_iteration)
         if "memory_holdout_residual" in history:
@@ -274,7 +297,27 @@ class MemoryOperatorModel(Model):
             self.fitted = {"memory_holdout_residual": score, "kernel": label}
             history = {**history, "memory_holdout_residual": [score], "kernel_choice": label,
                        "kernel_candidates": table}
+        self.fitted["order"] = order
         return history
+
+    def fit_trajectory(self, data, order: int, F) -> dict:
+        """The lag families fitted to G alone (G(t) − G(t_a) − ∫F = ∫I, kernel_operator's trajectory target)."""
+        c = self.config
+        if F is None:
+            raise Incompatible("model.fit_on=trajectory needs the dataset's streaming term F (a generated or custom "
+                               "IDE dataset, or dataset=from_file with dataset.problem)")
+        label, fit, residual, score, table = choose_lag_kernel(
+            data.G, None, data.dt, order, c.holdout, None, 0, max_rates=c.max_rates, max_degree=c.max_degree,
+            n_starts=c.n_starts, grid_size=c.grid_size, ridges=list(c.ridges), parsimony=c.parsimony,
+            exact_score=c.exact_score, Fvals=streaming_values(F, data.G, data.dt))
+        self.net = self.make_net(legs_order=c.legs_order, kernel_degree=c.kernel_degree, n_rates=len(fit.rates),
+                                 lag_degree=fit.degree)
+        self.net.dt.fill_(float(data.dt))
+        self.net.set_lag(fit)
+        self.net.eval()
+        self.fitted = {"memory_holdout_residual": score, "kernel": label, "order": order}
+        return {"kernel_residual": [residual], "loss": [residual], "memory_holdout_residual": [score],
+                "kernel_choice": label, "kernel_candidates": table}
 
     @classmethod
     def restore_legacy(cls, ckpt: dict) -> Model:
@@ -290,13 +333,15 @@ class MemoryOperatorModel(Model):
         if F is None:
             raise ValueError("memory_operator extrapolation needs the streaming term F")
         c, dt = self.config, float(t[1] - t[0])
-        # the fused loop knows φ(G) only: lag kernels (and the recurrence) take the generic stepper
-        lag = getattr(self.net, "has_lag", False)
-        if not lag and fused_stepper.supported(self.net, c.corrector):
+        if I_known is None:  # measured data: the memory of the known window is the learned kernel's own
+            I_known = own_memory(self.net.numpy_kernel(), G_known, dt, self.fitted["order"])
+        # a series φ is always projected by LegS; a lag kernel by LegS or the exponential recurrence
+        kind = c.memory.value if getattr(self.net, "has_lag", False) else "legs"
+        if fused_stepper.supported(self.net, c.corrector, kind):
             # the same maths as the generic stepper below, in one fused loop (tests/models/test_fused_stepper.py)
             G, _ = fused_stepper.adams_fused(self.net, F, G_known, I_known, dt, len(t), order=c.ab_order)
             return G
-        memory = self.net.memory(dt, kind=c.memory.value if lag else "legs", order=c.ab_order)
+        memory = self.net.memory(dt, kind=kind, order=c.ab_order)
         G, _ = adams_integrate(F, memory, G_known, I_known, dt, len(t), order=c.ab_order, corrector=c.corrector)
         return G
 

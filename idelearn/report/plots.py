@@ -14,12 +14,13 @@ from ..data.dataset import Dataset  # noqa: E402
 
 
 def plot_dataset(data: Dataset, path: Path, max_curves: int = 5) -> Path:
-    """IDE data: Re/Im of G_00 and I_00 over t. Trajectory data: each coordinate over t."""
+    """IDE data: Re/Im of G_00 and I_00 (when known) over t. Trajectory data: each coordinate over t."""
     n = min(data.n_traj, max_curves)
     if data.kind == "ide":
-        fig, axes = plt.subplots(2, 2, figsize=(10, 6), sharex=True)
+        panels = [(data.G, "G")] + ([] if data.I is None else [(data.I, "I")])
+        fig, axes = plt.subplots(2, len(panels), figsize=(5 * len(panels), 6), sharex=True, squeeze=False)
         for k in range(n):
-            for col, (arr, name) in enumerate(((data.G, "G"), (data.I, "I"))):
+            for col, (arr, name) in enumerate(panels):
                 axes[0, col].plot(data.t, arr[k, :, 0, 0].real, lw=1)
                 axes[1, col].plot(data.t, arr[k, :, 0, 0].imag, lw=1)
                 axes[0, col].set_title(f"{name}$_{{00}}(t)$")

@@ -199,10 +199,10 @@ def test_holdout_choice_picks_the_right_family(case, chosen):
 
 
 def test_trajectory_fit_recovers_a_lag_kernel_from_G_alone():
-    """fit_on=trajectory: no I is used (it is replaced by NaN), the kernel comes from G and F alone."""
+    """fit_on=trajectory: measured data (no I), the kernel comes from G and F alone."""
     F, K, sol = solved("exponential")
     data = dataset(sol)
-    data.I = np.full_like(sol.I, np.nan)
+    data.I, data.meta["kind"] = None, "ide"
     m = model(fit_on="trajectory")
     history = m.fit(data, seed=0, F=F)
     assert history["kernel_choice"] == "exp J=1 P=0"

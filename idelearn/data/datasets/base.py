@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from omegaconf import MISSING
 
 from ...equations.problem import IDEProblem
-from ...errors import RunFailure
+from ...errors import RunFailure, UserError
 from ...schema import Schema, check_seed, check_size, check_time_grid, require
 from ..dataset import Dataset
 from ..ide_datasets import SolverSpec, add_noise, solve_problem
@@ -31,6 +34,10 @@ class DatasetConfig(Schema):
     def n_traj_expected(self) -> int | None:
         """How many trajectories `generate` will make (None: unknown before loading)."""
         return getattr(self, "n_traj", None)
+
+    def streaming_term(self):
+        """IDE data: F(G (n_traj, d, m), t) of the data's trajectories, for fits from G alone (None: none known)."""
+        return None
 
 
 @dataclass
@@ -63,6 +70,9 @@ class IDEDatasetConfig(DatasetConfig):
         """F, K and G0 of every trajectory, batched."""
         raise NotImplementedError
 
+    def streaming_term(self):
+        return self.ide_problem().F
+
     def parameters(self) -> tuple[np.ndarray, list[str]]:
         """(n_traj, k) parameter table and its column names, stored with the data."""
         raise NotImplementedError
@@ -81,6 +91,44 @@ class IDEDatasetConfig(DatasetConfig):
     def single(self, params: dict) -> IDEDatasetConfig:
         """The one-trajectory dataset of a trajectory with `params` (a row of `parameters`)."""
         return self
+
+
+class UserFunction:
+    """A schema whose `problem` names a user's function "module:function" (a file module.py in the working
+    directory, or an installed module), called with the dict `kwargs`."""
+
+    problem: str | None
+    kwargs: Any
+
+    def check_problem_keys(self) -> None:
+        require(":" in self.problem and all(self.problem.split(":", 1)), "dataset.problem",
+                f"expected module:function, got {self.problem!r}")
+        require(self.kwargs is None or isinstance(self.kwargs, dict), "dataset.kwargs",
+                f"expected a dict of keyword arguments, e.g. {{omega: 2.0}}, got {self.kwargs!r}")
+
+    def function(self):
+        module_name, attr = self.problem.split(":", 1)
+        sys.path.insert(0, os.getcwd())  # a module file beside the user, as `python -c` would see it
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            raise UserError(f"dataset.problem: cannot import {module_name!r} "
+                            f"({type(exc).__name__}: {exc})") from None
+        finally:
+            sys.path.remove(os.getcwd())
+        fn = getattr(module, attr, None)
+        require(callable(fn), "dataset.problem", f"{module_name} has no function {attr!r}")
+        return fn
+
+    def made(self):
+        """What the user's function returns when called with `kwargs`; anything it raises is one line."""
+        try:
+            return self.function()(**(self.kwargs or {}))
+        except UserError:
+            raise
+        except Exception as exc:
+            raise UserError(f"dataset.problem: {self.problem}(**dataset.kwargs) raised "
+                            f"{type(exc).__name__}: {exc}") from None
 
 
 @dataclass

@@ -4,10 +4,7 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import inspect
-import os
-import sys
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -23,7 +20,7 @@ from ...schema import require
 from ...solvers.general import solve_general_ide
 from ...solvers.ide import as_batch, matrix_kernel
 from ..dataset import Dataset
-from .base import IDEDatasetConfig
+from .base import IDEDatasetConfig, UserFunction
 
 
 class _FormKind:
@@ -40,7 +37,7 @@ def _no_convolution_form(*args):
 
 
 @dataclass
-class CustomConfig(IDEDatasetConfig):
+class CustomConfig(UserFunction, IDEDatasetConfig):
     """A user's own IDE: `problem` is "module:function" (a file module.py in the working directory, or an
     installed module), called with `kwargs`; it returns an IDEProblem, or (F, K, G0), with
     F(G, t) -> (batch, d, m), K(G, tau) -> (batch, d, d) (or anything broadcasting to it) and G0 of
@@ -60,36 +57,10 @@ class CustomConfig(IDEDatasetConfig):
 
     def check(self):
         super().check()
-        require(":" in self.problem and all(self.problem.split(":", 1)), "dataset.problem",
-                f"expected module:function, got {self.problem!r}")
-        require(self.kwargs is None or isinstance(self.kwargs, dict), "dataset.kwargs",
-                f"expected a dict of keyword arguments, e.g. {{omega: 2.0}}, got {self.kwargs!r}")
+        self.check_problem_keys()
         self.ide_problem()  # imports and calls it: a wrong path or return type fails before anything runs
         if self.general_form() is not None:  # milliseconds: a problem it cannot solve fails here too, in one line
             self.solve_general()
-
-    def function(self):
-        module_name, attr = self.problem.split(":", 1)
-        sys.path.insert(0, os.getcwd())  # a module file beside the user, as `python -c` would see it
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as exc:
-            raise UserError(f"dataset.problem: cannot import {module_name!r} "
-                            f"({type(exc).__name__}: {exc})") from None
-        finally:
-            sys.path.remove(os.getcwd())
-        fn = getattr(module, attr, None)
-        require(callable(fn), "dataset.problem", f"{module_name} has no function {attr!r}")
-        return fn
-
-    def made(self):
-        try:
-            return self.function()(**(self.kwargs or {}))
-        except UserError:
-            raise
-        except Exception as exc:
-            raise UserError(f"dataset.problem: {self.problem}(**dataset.kwargs) raised "
-                            f"{type(exc).__name__}: {exc}") from None
 
     def general_form(self) -> GeneralIDEProblem | None:
         """The user's problem in the general form, or None when it is the convolution form."""

@@ -470,6 +470,9 @@ def extrapolate_measured(model: Model, trained: dict, path: str | None, t_final:
     n_truth = min(n_total, len(data.t))
     G_true = np.full((data.n_traj, n_total) + data.G.shape[2:], complex(np.nan, np.nan))
     G_true[:, :n_truth] = data.G[:, :n_truth]
+    if data.I is None and model.needs_known_memory:
+        raise UserError(f"{where}: holds no I, which {model.name} needs on the known window to continue it (give a "
+                        "file with I)")
     n_given = 1 if from_initial else n_known
     I_known = None if data.I is None or from_initial else data.I[:, :n_given]
     start = time.perf_counter()
@@ -547,6 +550,9 @@ def extrapolate(model: Model, trained: dict, target, t_final: float | None, cont
     """
     if isinstance(target, FromFileConfig):
         curves, changes = Curves(target.path, target.t_final), {}
+        if target.problem is not None or target.t_window is not None:  # the model steps with its training F
+            raise UserError(f"dataset.{'problem' if target.problem is not None else 't_window'}: extrapolate takes "
+                            "the F and the window the model was trained with; give only dataset.path")
     else:
         values = target.plain()
         curves = Curves(values.pop("path"), values.pop("t_final"), values.pop("train_curves"))

@@ -44,7 +44,8 @@ def run(cfg) -> None:
     write_json(out / "metrics.json", metrics)
     figure = out / "extrapolation.png"
     if p.kind == "ide":
-        plot_extrapolation(p.t, p.G_pred[0], p.G_true[0], p.t[p.split - 1], figure, title=ckpt["model"])
+        plot_extrapolation(p.t, p.G_pred[0], p.G_true[0], p.t[p.split - 1], figure, title=ckpt["model"],
+                           truth="reference" if p.n_truth is None else "data")
         if p.kernels is not None:
             plot_kernels(p.kernels, p.t[p.split - 1], out / "kernel.png", title=ckpt["model"])
     else:

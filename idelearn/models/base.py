@@ -21,14 +21,22 @@ from which the tests build their per-model tables.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.resources import files
 from typing import ClassVar
 
 import numpy as np
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 from ..data.dataset import Dataset
 from ..data.datasets import DATASETS, IDE_DATASETS
 from ..schema import MAX_ITERATIONS, Schema, require
+
+
+def yaml_values(group: str, name: str) -> dict:
+    """The values of conf/<group>/<name>.yaml (without its `defaults` list)."""
+    values = OmegaConf.to_container(OmegaConf.load(files("idelearn.conf").joinpath(group, f"{name}.yaml")))
+    values.pop("defaults", None)
+    return values
 
 
 class Incompatible(ValueError):
@@ -123,6 +131,7 @@ class Model:
     accepts: ClassVar[str] = ""  # human-readable, for error messages
     needs_window: ClassVar[bool] = True  # IDE models: extrapolate needs a known window, not G(0) alone
     takes_streaming_term: ClassVar[bool] = False  # fit also gets F= (the IDE dataset's streaming term)
+    needs_known_memory: ClassVar[bool] = False  # extrapolate needs the window's I (it cannot compute its own)
     # The smallest run that exercises the model, for the tests' per-model tables (end-to-end CLI runs, the
     # smoke suite, the property tests): `tiny_data` composes its dataset (and the keys that depend on the
     # data's size), `tiny` shrinks the model's own keys.
@@ -158,7 +167,8 @@ class Model:
 
     @classmethod
     def restore(cls, ckpt: dict) -> Model:
-        model = cls(cls.config_class.from_plain(ckpt["config"]))
+        # a key added after the checkpoint was written takes its YAML value: defaults keep the behaviour before
+        model = cls(cls.config_class.from_plain({**yaml_values("model", cls.name), **ckpt["config"]}))
         model.fitted = dict(ckpt.get("fitted") or {})
         if ckpt.get("net_config") is not None:
             model.net = model.make_net(**ckpt["net_config"])
@@ -184,6 +194,9 @@ def needs_memory(model: Model, data: Dataset, alternative: str = "") -> None:
                            f"alone): {alternative or 'fit from G and the streaming term F with model=kernel_operator'}"
                            " model.fit_on=trajectory")
 
+
+NEEDS_STREAMING_TERM = ("model.fit_on=trajectory needs the dataset's streaming term F (a generated or custom IDE "
+                        "dataset, or dataset=from_file with dataset.problem)")
 
 IDE_DATA = ("IDE data of the convolution form dG/dt = F(G, t) + ∫_0^t K(G(t-s), t-s) G(s) ds, with its memory "
             f"integral I ({', '.join(IDE_DATASETS)}, or from_file IDE data)")

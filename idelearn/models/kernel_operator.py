@@ -54,6 +54,7 @@ from .base import (
     MAX_LAYERS,
     MAX_LR,
     MAX_WIDTH,
+    NEEDS_STREAMING_TERM,
     Incompatible,
     Model,
     ModelConfig,
@@ -718,8 +719,7 @@ class KernelOperatorModel(Model):
         families = [KernelFamily(f) for f in c.candidates] if c.family is KernelFamily.auto else [c.family]
         if c.fit_on is FitTarget.trajectory:
             if F is None:
-                raise Incompatible("model.fit_on=trajectory needs the dataset's streaming term F (a generated or "
-                                   "custom IDE dataset)")
+                raise Incompatible(NEEDS_STREAMING_TERM)
             torch_families = [f.value for f in families if f in (KernelFamily.series, KernelFamily.mlp)]
             if c.family is not KernelFamily.auto and torch_families:
                 raise Incompatible(f"model.fit_on=trajectory fits the lag families (exp, grid); "

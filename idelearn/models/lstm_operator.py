@@ -299,6 +299,8 @@ class LSTMOperatorModel(Model):
     def make_net(self, **net_config):
         return LSTMOperator(**net_config)
 
+    needs_known_memory = True  # its AB start reads I at the window's last nodes; it has no quadrature of its own
+
     def fit(self, data, *, seed, on_iteration=None, device=None, checkpointing=None):
         c = self.config
         needs_memory(self, data)

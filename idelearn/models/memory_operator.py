@@ -34,7 +34,7 @@ from ..solvers.multistep import adams_integrate
 from ..solvers.recurrence import ExponentialRecurrenceMemory
 from . import fused_stepper
 from . import lag_kernels as lk
-from .base import IDE_DATA, MAX_WIDTH, Incompatible, Model, data_order, needs_ide, needs_memory
+from .base import IDE_DATA, MAX_WIDTH, NEEDS_STREAMING_TERM, Incompatible, Model, data_order, needs_ide, needs_memory
 from .kernel_operator import (
     HOPELESS,
     FitTarget,
@@ -265,6 +265,9 @@ class MemoryOperatorModel(Model):
         c = self.config
         if c.fit_on is FitTarget.memory:
             needs_memory(self, data, "fit from G and the streaming term F with model.kernel=auto")
+        if data.G.shape[-1] != data.G.shape[-2]:
+            raise Incompatible(f"the structured memory needs square G (its LegS state holds K·G products); got "
+                               f"{data.G.shape[-2]}x{data.G.shape[-1]}: use model=kernel_operator")
         self.net = self.make_net(legs_order=c.legs_order, kernel_degree=c.kernel_degree)
         val_fraction = 0.0 if data.n_traj == 1 else 0.2  # many trajectories: a validation residual on 20 %
         order = data_order(self, c.order, data)
@@ -304,8 +307,7 @@ class MemoryOperatorModel(Model):
         """The lag families fitted to G alone (G(t) − G(t_a) − ∫F = ∫I, kernel_operator's trajectory target)."""
         c = self.config
         if F is None:
-            raise Incompatible("model.fit_on=trajectory needs the dataset's streaming term F (a generated or custom "
-                               "IDE dataset, or dataset=from_file with dataset.problem)")
+            raise Incompatible(NEEDS_STREAMING_TERM)
         label, fit, residual, score, table = choose_lag_kernel(
             data.G, None, data.dt, order, c.holdout, None, 0, max_rates=c.max_rates, max_degree=c.max_degree,
             n_starts=c.n_starts, grid_size=c.grid_size, ridges=list(c.ridges), parsimony=c.parsimony,

@@ -82,16 +82,17 @@ def _save(fig, axes, path: Path, title: str) -> Path:
     return Path(path)
 
 
-def plot_extrapolation(t, G_pred, G_true, t_known: float, path: Path, title: str = "", entry=(0, 0)) -> Path:
+def plot_extrapolation(t, G_pred, G_true, t_known: float, path: Path, title: str = "", entry=(0, 0),
+                       truth: str = "reference") -> Path:
     """Paper-1 figures 5-8 style: true vs predicted Re/Im of one entry, training window shaded,
-    and the absolute error on a log axis."""
-    fig, axes = _entry_panels(t, G_true, G_pred, t_known, ("reference", "prediction"), "G", entry)
+    and the absolute error on a log axis. `truth` names G_true (the reference solve, or measured data)."""
+    fig, axes = _entry_panels(t, G_true, G_pred, t_known, (truth, "prediction"), "G", entry)
     axes[0].legend(loc="upper right")
     # the error beside the signal's own size: |G| may decay (Dyson: t^-3/2), and a curve that looks
     # right on a linear axis can be off by its whole size at late times
     err = np.abs(G_pred - G_true).reshape(len(t), -1).max(axis=1)
     size = np.abs(G_true).reshape(len(t), -1).max(axis=1)
-    axes[2].semilogy(t, np.maximum(size, 1e-17), "k", lw=1, label="max |G| (reference)")
+    axes[2].semilogy(t, np.maximum(size, 1e-17), "k", lw=1, label=f"max |G| ({truth})")
     axes[2].semilogy(t, np.maximum(err, 1e-17), "b", lw=1, label="max |error|")
     axes[2].axvspan(t[0], t_known, color="0.85")
     axes[2].legend(loc="lower left", fontsize=8)

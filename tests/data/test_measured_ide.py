@@ -14,6 +14,7 @@ import pytest
 from idelearn.config import compose, to_object
 from idelearn.equations import lag_memories
 from idelearn.errors import UserError
+from idelearn.models.registry import MODELS
 from idelearn.solvers import solve_ide
 
 DT, WINDOW, END = 0.05, 10.0, 40.0
@@ -145,3 +146,33 @@ def test_generate_writes_measured_data_and_its_figure(idelearn, measured, tmp_pa
     with np.load(tmp_path / "gen" / "dataset.npz") as f:
         assert "I" not in f.files
         np.testing.assert_array_equal(f["G"], sol.G[:, :201])
+
+
+def test_what_a_measured_file_cannot_do_is_one_line(idelearn, measured, tmp_path):
+    """An .npy (no times), a saved measured dataset without its F, another F or window at extrapolation,
+    a model that needs the window's I on a file without it, the structured memory on non-square G."""
+    folder, sol = measured
+    np.save(tmp_path / "curves.npy", sol.G[..., 0].real)
+    with pytest.raises(UserError, match="an .npy array stores no t"):
+        from_file(tmp_path / "curves.npy")
+    idelearn("generate", "dataset=from_file", f"dataset.path={folder / 'measured.npz'}", f"dataset.problem={PROBLEM}",
+             f"hydra.run.dir={tmp_path / 'gen'}", check=True)
+    with pytest.raises(UserError, match="IDE trajectories without I: give dataset.problem"):
+        from_file(tmp_path / "gen" / "dataset.npz", problem=None, t_window=None).generate()
+
+    np.savez(tmp_path / "with_I.npz", t=sol.t, G=sol.G, I=sol.I, params=np.zeros((1, 1)))
+    lstm = [f"model.{k}={v}" for k, v in MODELS["lstm_operator"].tiny.items()]
+    idelearn("train", "model=lstm_operator", *lstm, "dataset=from_file", f"dataset.path={tmp_path / 'with_I.npz'}",
+             f"dataset.problem={PROBLEM}", f"dataset.t_window={WINDOW}", f"hydra.run.dir={tmp_path / 'lstm'}",
+             check=True)
+    proc = idelearn("extrapolate", f"run={tmp_path / 'lstm'}", f"dataset.path={folder / 'measured.npz'}")
+    assert proc.returncode == 2 and "holds no I, which lstm_operator needs" in proc.stderr, proc.stderr
+    proc = idelearn("extrapolate", f"run={tmp_path / 'lstm'}", "dataset=from_file",
+                    f"dataset.path={folder / 'measured.npz'}", f"dataset.problem={PROBLEM}")
+    assert proc.returncode == 2 and "give only dataset.path" in proc.stderr, proc.stderr
+
+    G2 = np.concatenate([sol.G, 2 * sol.G], axis=2)[..., 0]  # (1, n_t, 2): a 2-vector, G is 2x1
+    np.savez(tmp_path / "vector.npz", t=sol.t, G=G2, params=np.zeros((1, 1)))
+    proc = idelearn("train", "model=memory_operator", "model.kernel=auto", "model.fit_on=trajectory", "model.order=8",
+                    "dataset=from_file", f"dataset.path={tmp_path / 'vector.npz'}", f"dataset.problem={PROBLEM}")
+    assert proc.returncode == 2 and "needs square G" in proc.stderr, proc.stderr

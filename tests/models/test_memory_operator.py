@@ -223,15 +223,38 @@ def test_checkpoint_round_trip_keeps_the_kernel(tmp_path):
     assert float(rebuilt.dt) == DT
 
 
+# the lag-kernel keys (issue 19): checkpoints written before them restore with their YAML values
+ADDED_SINCE_THE_SPLIT = ("kernel", "fit_on", "max_rates", "max_degree", "n_starts", "grid_size", "ridges", "holdout",
+                         "parsimony", "exact_score")
+
+
+def test_checkpoint_without_the_keys_added_since_loads_and_extrapolates_the_same(tmp_path):
+    problem = dyson_problem(np.array([[H]]), 1.0)
+    _, net, *_ = closed_loop(problem, 1.0, 1.5, legs_order=32)
+    model = MemoryOperatorModel(model_config("memory_operator", legs_order=32))
+    model.net = net
+    ckpt = model.checkpoint()
+    ckpt["config"] = {k: v for k, v in ckpt["config"].items() if k not in ADDED_SINCE_THE_SPLIT + ("memory",)}
+    torch.save(ckpt, tmp_path / "model.pt")
+    rebuilt = MemoryOperatorModel.restore(torch.load(tmp_path / "model.pt", weights_only=True))
+    assert rebuilt.config.kernel is MemoryKernel.series and rebuilt.config.fit_on is FitTarget.memory
+    sol = solve_ide(problem.F, problem.K, problem.G0, 1.5, DT, order=8)
+    n0 = int(round(1.0 / DT)) + 1
+    args = dict(F=problem.F, I_known=sol.I[:, :n0])
+    np.testing.assert_array_equal(rebuilt.extrapolate(sol.G[:, :n0], sol.t, **args),
+                                  model.extrapolate(sol.G[:, :n0], sol.t, **args))
+
+
 def test_checkpoint_of_the_old_lstm_operator_with_memory_legs_loads_as_memory_operator(tmp_path):
     """Before the split, `model=lstm_operator` with its default `memory=legs` was this model: such a
-    checkpoint (config and net config with the LSTM's keys, buffers x_scale/y_scale besides the fit)
-    still loads, as a memory_operator with the same fit."""
+    checkpoint (config and net config with the LSTM's keys and none of the keys added since, buffers
+    x_scale/y_scale besides the fit) still loads, as a memory_operator with the same fit."""
     _, model, *_ = closed_loop(dyson_problem(np.array([[H]]), 1.0), 1.0, 1.5, legs_order=32)
     new = MemoryOperatorModel(model_config("memory_operator"))
     new.net = model
     ckpt = new.checkpoint()
-    old_config = {**ckpt["config"], "name": "lstm_operator", "memory": "legs", "hidden_size": 64, "num_layers": 2,
+    then = {k: v for k, v in ckpt["config"].items() if k not in ADDED_SINCE_THE_SPLIT}
+    old_config = {**then, "name": "lstm_operator", "memory": "legs", "hidden_size": 64, "num_layers": 2,
                   "ema": 0.003, "steps": 1000, "lr": 0.01, "batch_size": 8, "gain": 1.0, "bptt_window": 0}
     old = {**ckpt, "model": "lstm_operator", "config": old_config,
            "net_config": {"n_features": 2, "hidden_size": 64, "num_layers": 2, "ema": 0.003, "memory": "legs",

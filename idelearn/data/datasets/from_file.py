@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -45,12 +46,17 @@ class FromFileConfig(UserFunction, DatasetConfig):
                     "function that returns the IDE's streaming term F)")
             return
         self.check_problem_keys()
+        require(Path(self.path).suffix != ".npy", "dataset.path", "IDE data (dataset.problem given) need their "
+                "times: give an .npz with t, G and params (an .npy array stores no t)")
         require(self.t_window is None or self.t_window > 0, "dataset.t_window", f"must be > 0, got {self.t_window}")
         self.streaming_term()  # imports and calls it: a wrong path or return type fails before anything runs
 
     def generate(self, solver=None, progress=None) -> Dataset:
         data = load_curves(self.path, self.t_final)
         if self.problem is None:
+            if data.kind == "ide" and data.I is None:  # measured trajectories saved by `generate`
+                raise UserError(f"dataset.path: {self.path} holds IDE trajectories without I: give dataset.problem "
+                                "(the function that returns the IDE's streaming term F)")
             return data
         return ide_window(as_ide_data(data, self.path), self.t_window)
 

@@ -93,6 +93,9 @@ def run(cfg: Paper1AccuracySuite, report, log) -> None:
                 rows.append({**row, "note": str(exc)})
                 continue
             m = pred.metrics()
+            if m["rel_l2"] is None:  # measured data that end with the window: a forecast, nothing to score
+                rows.append({**row, "note": f"not scored: the data end at t = {m['t_truth']:g}"})
+                continue
             fig = report.out_dir / f"paper1_accuracy_{k}_{j}_{model_name}.png"
             plot_extrapolation(pred.t, pred.G_pred[0], pred.G_true[0], pred.t[pred.split - 1], fig,
                                title=f"{case.case}, {model_name}, test {test.label}: rel_l2 = {m['rel_l2']:.3g}")

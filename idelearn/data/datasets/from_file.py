@@ -83,13 +83,14 @@ def checked_streaming_term(F, where: str):
 
     def streaming(G, t):
         try:
-            value = np.broadcast_to(np.asarray(F(G, t), dtype=complex), G.shape)
+            value = F(G, t)
+            # called at every step of a stepper: only a value of another shape pays for the broadcast
+            return value if np.shape(value) == G.shape else np.broadcast_to(np.asarray(value, dtype=complex), G.shape)
         except UserError:
             raise
         except Exception as exc:
             raise UserError(f"dataset.problem: F from {where} failed on G of shape {G.shape} at t = {t:g} "
                             f"({type(exc).__name__}: {exc})") from None
-        return value
 
     return streaming
 

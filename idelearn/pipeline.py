@@ -401,8 +401,7 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
     (or, `from_initial`, from G(0) alone: models with an exact memory). Scored past the window."""
     t_train = float(trained["t_final"])
     t_final = t_final if t_final is not None else 4 * t_train
-    if t_final <= t_train:
-        raise UserError(f"t_final: must exceed the model's training horizon {t_train:g}, got {t_final:g}")
+    check_continuation(model, t_train, t_final, from_initial)
     target = ide_target(trained, changes)
     try:
         single = dataclasses.replace(target, t_final=t_final, noise=0.0)  # the truth and the known window: clean
@@ -418,8 +417,6 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
         reference = single.generate(solver_spec)
     except PartialSolution as exc:
         raise RunFailure(f"no reference to compare with: {exc}; choose a smaller t_final") from None
-    if from_initial and model.needs_window:
-        raise UserError(f"from_initial: {model.name} continues a known window (it cannot start from G(0) alone)")
     n_known = int(round(t_train / single.dt)) + 1
     n_given = 1 if from_initial else n_known
     start = time.perf_counter()
@@ -430,6 +427,13 @@ def extrapolate_ide(model: Model, trained: dict, changes: dict, t_final: float |
     if hasattr(model, "learned_kernel"):
         prediction.kernels = kernels_on(reference.G[0], reference.t, problem.K, model.learned_kernel())
     return prediction
+
+
+def check_continuation(model: Model, t_train: float, t_final: float, from_initial: bool) -> None:
+    if t_final <= t_train:
+        raise UserError(f"t_final: must exceed the model's training horizon {t_train:g}, got {t_final:g}")
+    if from_initial and model.needs_window:
+        raise UserError(f"from_initial: {model.name} continues a known window (it cannot start from G(0) alone)")
 
 
 def extrapolate_measured(model: Model, trained: dict, path: str | None, t_final: float | None, solver_spec,
@@ -444,7 +448,7 @@ def extrapolate_measured(model: Model, trained: dict, path: str | None, t_final:
     if path is None and not Path(trained["path"]).exists():
         raise UserError(f"run: the model's training data {trained['path']} is gone; give the trajectories to continue "
                         "with dataset.path=<file>")
-    whole = dataclasses.replace(source.whole_file(), path=path or trained["path"])
+    whole = dataclasses.replace(source, path=path or trained["path"], t_window=None)  # the file past the window
     F = whole.streaming_term()
     if F is None:
         raise UserError("dataset.problem: the model was trained on IDE data from a file without the IDE's streaming "
@@ -459,20 +463,17 @@ def extrapolate_measured(model: Model, trained: dict, path: str | None, t_final:
     n_known = int(round(t_train / dt)) + 1
     if len(data.t) < n_known:
         raise UserError(f"{where}: ends at t = {data.t[-1]:g}, before the end of the training window {t_train:g}")
+    if data.I is None and model.needs_known_memory:
+        raise UserError(f"{where}: holds no I, which {model.name} needs on the known window to continue it (give a "
+                        "file with I)")
     if t_final is None:
         t_final = float(data.t[-1]) if len(data.t) > n_known else 4 * t_train
-    if t_final <= t_train:
-        raise UserError(f"t_final: must exceed the model's training horizon {t_train:g}, got {t_final:g}")
-    if from_initial and model.needs_window:
-        raise UserError(f"from_initial: {model.name} continues a known window (it cannot start from G(0) alone)")
+    check_continuation(model, t_train, t_final, from_initial)
     n_total = int(round(t_final / dt)) + 1
     t = np.arange(n_total) * dt
     n_truth = min(n_total, len(data.t))
     G_true = np.full((data.n_traj, n_total) + data.G.shape[2:], complex(np.nan, np.nan))
     G_true[:, :n_truth] = data.G[:, :n_truth]
-    if data.I is None and model.needs_known_memory:
-        raise UserError(f"{where}: holds no I, which {model.name} needs on the known window to continue it (give a "
-                        "file with I)")
     n_given = 1 if from_initial else n_known
     I_known = None if data.I is None or from_initial else data.I[:, :n_given]
     start = time.perf_counter()

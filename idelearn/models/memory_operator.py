@@ -284,16 +284,11 @@ class MemoryOperatorModel(Model):
             self.fitted = {"memory_holdout_residual": history["memory_holdout_residual"][-1]}
         if c.kernel is MemoryKernel.auto:
             series = None if c.memory is MemoryKind.exp else history["memory_holdout_residual"][-1]
-            label, fit, residual, score, table = choose_lag_kernel(
-                data.G, data.I, data.dt, order, c.holdout, series, 2 * (c.kernel_degree + 1), max_rates=c.max_rates,
-                max_degree=c.max_degree, n_starts=c.n_starts, grid_size=c.grid_size, ridges=list(c.ridges),
-                parsimony=c.parsimony, exact_score=c.exact_score)
+            label, fit, residual, score, table = self.choose_lag(data, order, series, 2 * (c.kernel_degree + 1))
             if fit is not None:
-                net = self.make_net(legs_order=c.legs_order, kernel_degree=c.kernel_degree, n_rates=len(fit.rates),
-                                    lag_degree=fit.degree)
-                net.load_state_dict(self.net.state_dict(), strict=False)  # the series φ and dt
-                net.set_lag(fit)
-                self.net = net.eval()
+                net = self.lag_net(fit, data.dt)
+                net.load_state_dict(self.net.state_dict(), strict=False)  # the series φ as well
+                self.net = net
                 # the chosen kernel's residual on the window (fitted on all trajectories: no validation residual)
                 history = {k: v for k, v in history.items() if k != "val_loss"}
                 history.update(kernel_residual=[residual], loss=[residual])
@@ -303,20 +298,30 @@ class MemoryOperatorModel(Model):
         self.fitted["order"] = order
         return history
 
+    def choose_lag(self, data, order: int, series_score: float | None, series_size: int, Fvals=None):
+        """`choose_lag_kernel` with this model's keys: fitted to the data's I, or to G alone given `Fvals`."""
+        c = self.config
+        return choose_lag_kernel(data.G, data.I if Fvals is None else None, data.dt, order, c.holdout, series_score,
+                                 series_size, max_rates=c.max_rates, max_degree=c.max_degree, n_starts=c.n_starts,
+                                 grid_size=c.grid_size, ridges=list(c.ridges), parsimony=c.parsimony,
+                                 exact_score=c.exact_score, Fvals=Fvals)
+
+    def lag_net(self, fit: lk.LagFit, dt: float) -> StructuredMemory:
+        """The structured memory of a lag kernel fitted on a grid of step dt."""
+        c = self.config
+        net = self.make_net(legs_order=c.legs_order, kernel_degree=c.kernel_degree, n_rates=len(fit.rates),
+                            lag_degree=fit.degree)
+        net.dt.fill_(float(dt))
+        net.set_lag(fit)
+        return net.eval()
+
     def fit_trajectory(self, data, order: int, F) -> dict:
         """The lag families fitted to G alone (G(t) − G(t_a) − ∫F = ∫I, kernel_operator's trajectory target)."""
-        c = self.config
         if F is None:
             raise Incompatible(NEEDS_STREAMING_TERM)
-        label, fit, residual, score, table = choose_lag_kernel(
-            data.G, None, data.dt, order, c.holdout, None, 0, max_rates=c.max_rates, max_degree=c.max_degree,
-            n_starts=c.n_starts, grid_size=c.grid_size, ridges=list(c.ridges), parsimony=c.parsimony,
-            exact_score=c.exact_score, Fvals=streaming_values(F, data.G, data.dt))
-        self.net = self.make_net(legs_order=c.legs_order, kernel_degree=c.kernel_degree, n_rates=len(fit.rates),
-                                 lag_degree=fit.degree)
-        self.net.dt.fill_(float(data.dt))
-        self.net.set_lag(fit)
-        self.net.eval()
+        label, fit, residual, score, table = self.choose_lag(data, order, None, 0,
+                                                             Fvals=streaming_values(F, data.G, data.dt))
+        self.net = self.lag_net(fit, data.dt)
         self.fitted = {"memory_holdout_residual": score, "kernel": label, "order": order}
         return {"kernel_residual": [residual], "loss": [residual], "memory_holdout_residual": [score],
                 "kernel_choice": label, "kernel_candidates": table}

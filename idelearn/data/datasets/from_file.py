@@ -3,7 +3,6 @@ of an IDE whose streaming term F the user knows (and whose memory a model is to 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -59,10 +58,6 @@ class FromFileConfig(UserFunction, DatasetConfig):
                                 "(the function that returns the IDE's streaming term F)")
             return data
         return ide_window(as_ide_data(data, self.path), self.t_window)
-
-    def whole_file(self) -> FromFileConfig:
-        """The same file with no training window (what `extrapolate` compares with)."""
-        return dataclasses.replace(self, t_window=None)
 
     def streaming_term(self):
         if self.problem is None:

@@ -90,7 +90,7 @@ def test_models_that_fit_I_refuse_measured_data(idelearn, measured):
 def test_learned_from_G_alone_and_scored_on_the_rest_of_the_file(idelearn, measured, tmp_path, model):
     """Train on t <= 10 of the file, continue to its end (t = 40) with the user's F and the learned memory:
     the file beyond the window is the truth. Measured rel_l2: kernel_operator 2.3e-11, memory_operator (LegS,
-    AB3, dt = 0.05: its floor) 2.0e-4; with F conjugated in the fit the choice and the error break."""
+    AB3, dt = 0.05: its floor) 2.0e-4, thresholds 2e-10 and 1e-3; with F conjugated in the fit both break."""
     folder, sol = measured
     train_dir = tmp_path / "train"
     idelearn("train", *model, "dataset=from_file", f"dataset.path={folder / 'measured.npz'}",
@@ -101,7 +101,7 @@ def test_learned_from_G_alone_and_scored_on_the_rest_of_the_file(idelearn, measu
     idelearn("extrapolate", f"run={train_dir}", f"hydra.run.dir={tmp_path / 'pred'}", check=True)
     metrics = json.loads((tmp_path / "pred" / "metrics.json").read_text())
     assert metrics["t_known"] == pytest.approx(WINDOW) and metrics["t_truth"] == pytest.approx(END)
-    limit = 1e-9 if model[0] == "model=kernel_operator" else 1e-3
+    limit = 2e-10 if model[0] == "model=kernel_operator" else 1e-3
     assert metrics["rel_l2"] < limit
     with np.load(tmp_path / "pred" / "prediction.npz") as f:
         np.testing.assert_array_equal(f["G_true"], sol.G)
@@ -122,7 +122,8 @@ def test_a_file_that_ends_with_the_window_is_forecast_not_scored(idelearn, measu
     # other trajectories of the same IDE: the longer file is the truth; a different grid or parameters are refused
     idelearn("extrapolate", f"run={train_dir}", f"dataset.path={folder / 'measured.npz'}",
              f"hydra.run.dir={tmp_path / 'pred2'}", check=True)
-    assert json.loads((tmp_path / "pred2" / "metrics.json").read_text())["rel_l2"] < 1e-9
+    # measured 2.3e-11, as for the model trained on the longer file (threshold 2e-10)
+    assert json.loads((tmp_path / "pred2" / "metrics.json").read_text())["rel_l2"] < 2e-10
     proc = idelearn("extrapolate", f"run={train_dir}", "dataset.kwargs={omega: 2.0}")
     assert proc.returncode == 2 and "measured trajectories" in proc.stderr
 

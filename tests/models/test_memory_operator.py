@@ -355,7 +355,7 @@ def test_checkpoint_round_trip_keeps_the_lag_kernel(exponential_exp, tmp_path):
 def test_lag_kernel_from_G_alone_extrapolates_a_G_times_exp_memory():
     """fit_on=trajectory (measured data: no I at all, in the fit or to start the stepper) on case d,
     K = −i G(t−s) e^{−0.3τ}: the hold-out picks one rate with P = 1 and finds rate 0.3 and coefficient −i
-    (measured errors 8e-10 and 4e-10); AB3 + LegS from t <= 10 to 40 at dt = 0.05 measured 1.54e-3, the
+    (measured errors 8e-10 and 4e-10, threshold 5e-9); AB3 + LegS from t <= 10 to 40 at dt = 0.05 measured 1.54e-3, the
     AB3 floor (the same with I known, and with the kernel fitted to I); threshold 1e-2. The series φ alone
     cannot be fitted without I (kernel=series is refused)."""
     F, K, G0 = lag_memories.g_times_exp()
@@ -368,7 +368,7 @@ def test_lag_kernel_from_G_alone_extrapolates_a_G_times_exp_memory():
     history = model.fit(data, seed=0, F=F)
     assert history["kernel_choice"].startswith("exp J=1 P=1")
     fit = model.net.lag_fit()
-    assert abs(fit.rates[0] - 0.3) < 1e-6 and abs(fit.coef[1, 0] * fit.scale**-1 + 1j) < 1e-6
+    assert abs(fit.rates[0] - 0.3) < 5e-9 and abs(fit.coef[1, 0] * fit.scale**-1 + 1j) < 5e-9
     G = model.extrapolate(sol.G[:, :n0], sol.t, F=F, I_known=None)
     assert rel_l2(G[:, n0:], sol.G[:, n0:]) < 1e-2
     with pytest.raises(UserError, match="kernel=auto"):
